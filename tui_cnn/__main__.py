@@ -1,0 +1,5 @@
+"""`python -m tui_cnn` is the `cnn-tui` command."""
+
+from .cli import main
+
+main()
