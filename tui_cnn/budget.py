@@ -16,7 +16,7 @@ from .spec import ACTIVATIONS, POOLS, Layer, Spec
 # A model past these would not fit in memory anywhere this tool runs; refuse it
 # before anyone tries to allocate it.
 MAX_PARAMS = 500_000_000
-MAX_ACTIVATIONS = 100_000_000  # elements per sample in one layer's output
+MAX_ACTIVATIONS = 10_000_000  # values per sample in one layer's output: 2.5 GB a batch of 64
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .spec import ParseError, Spec, or_raise, parse_line
+import difflib
+
+from .spec import KINDS, ParseError, Spec, or_raise, parse_line
 
 # name -> (line, one-line description). The first two are the project's question.
 PRESETS: dict[str, tuple[str, str]] = {
@@ -52,4 +54,8 @@ def resolve(arch: str) -> Spec | ParseError:
             return read_spec(path)
         if "/" in text or path.suffix in (".spec", ".txt", ".cnn"):
             return ParseError(f"no such spec file: {text}", 1, text)
+        if " " not in text and text.lower() not in KINDS:
+            close = difflib.get_close_matches(text, PRESETS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            return ParseError(f"unknown preset, file or layer {text!r} ({hint}presets: {', '.join(PRESETS)})", 1, text)
     return parse_line(arch)

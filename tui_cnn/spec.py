@@ -204,6 +204,7 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
     if isinstance(n, str):
         return err(n, first)
     flags: dict[str, int] = {}
+    where: dict[str, tuple[int, str]] = {}
     bias = True
     for at in args[1:]:
         tok = at[1].lower()
@@ -224,6 +225,7 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
         if isinstance(value, str):
             return err(value, at)
         flags[letter] = value
+        where[letter] = at
 
     if kind == "linear":
         return Layer("linear", out=n, bias=bias)
@@ -231,12 +233,12 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
         k = flags.get("k", 3)
         p = flags.get("p", k // 2)
         if p >= k:
-            return err(f"padding {p} is too large for kernel {k} (at most {k - 1})")
+            return err(f"padding {p} is too large for kernel {k} (at most {k - 1})", where.get("p"))
         return Layer("conv", out=n, kernel=k, stride=flags.get("s", 1), padding=p, bias=bias)
     k = n
     p = flags.get("p", 0)
     if p > k // 2:
-        return err(f"padding {p} is too large for a {k}x{k} pool (at most {k // 2})")
+        return err(f"padding {p} is too large for a {k}x{k} pool (at most {k // 2})", where.get("p"))
     return Layer(kind, kernel=k, stride=flags.get("s", k), padding=p)
 
 

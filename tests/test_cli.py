@@ -1,0 +1,91 @@
+"""The headless CLI through click's CliRunner: output, JSON shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from tui_cnn.cli import main
+from tui_cnn.presets import PRESETS
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def test_summary_json(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["summary", "simple_cnn", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["total_params"] == 5274
+    assert data["input"] == [1, 28, 28]
+    assert [layer["kind"] for layer in data["layers"]][:3] == ["conv", "relu", "conv"]
+    assert set(data["layers"][0]) >= {"index", "kind", "spec", "out_shape", "params", "macs", "dense_equiv"}
+    assert data["layers"][0]["dense_equiv"] == 614_656
+
+
+def test_summary_table_shows_totals_with_separators(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["summary", "mlp"])
+    assert result.exit_code == 0
+    assert "39,760" in result.stdout
+    assert "linear 50" in result.stdout
+
+
+def test_summary_of_a_line_and_an_input_shape(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["summary", "conv 4 s2 | flatten", "--input", "3x8x8", "--json"])
+    data = json.loads(result.stdout)
+    assert data["input"] == [3, 8, 8]
+    assert data["layers"][-1]["out_shape"] == [64]
+    assert data["total_params"] == 4 * 3 * 9 + 4
+
+
+def test_summary_of_a_spec_file(cli: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.spec"
+    path.write_text("name: tiny\ninput: 1x28x28\nflatten\nlinear 10\n")
+    result = cli.invoke(main, ["summary", str(path), "--json"])
+    assert json.loads(result.stdout)["total_params"] == 7850
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["summary", "conv 4 | lnear 3"], "column 10: unknown layer 'lnear'"),
+        (["summary", "flatten | conv 4"], "layer 1 (conv 4)"),
+        (["summary", "mpl"], "did you mean 'mlp'"),
+        (["summary", "mlp", "--input", "28x28"], "CxHxW"),
+        (["summary", "nope/net.spec"], "no such spec file"),
+        (["code", "linear 10"], "add a flatten"),
+        (["train", "conv 4 |"], "stray '|'"),
+        (["train", "flatten | linear 7"], "10 classes"),
+        (["train", "mlp", "--epochs", "0"], "epochs"),
+        (["train", "mlp", "--lr", "-1"], "lr"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli: CliRunner, args: list[str], words: str, tmp_path: Path) -> None:
+    result = cli.invoke(main, [*args, *(["--runs-dir", str(tmp_path)] if args[0] == "train" else [])])
+    assert result.exit_code == 2, result.output
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_code_is_runnable(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["code", "simple_cnn"])
+    assert result.exit_code == 0
+    namespace: dict = {"__name__": "generated"}
+    exec(result.stdout, namespace)  # noqa: S102 - the command's own output
+    model = namespace["model"]
+    assert sum(p.numel() for p in model.parameters()) == 5274
+    assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+
+def test_presets_lists_every_preset(cli: CliRunner) -> None:
+    data = json.loads(cli.invoke(main, ["presets", "--json"]).stdout)
+    assert [p["name"] for p in data["presets"]] == list(PRESETS)
+    assert {p["name"]: p["params"] for p in data["presets"]}["simple_cnn"] == 5274
+    assert "39,760" in cli.invoke(main, ["presets"]).stdout

@@ -1,0 +1,285 @@
+"""Rich output for the CLI: tables and progress drawn from the core's rows and events."""
+
+from __future__ import annotations
+
+import string
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from .events import Ended, EpochEnd, Started, Step
+from .presets import PRESETS
+
+if TYPE_CHECKING:
+    from .budget import Budget
+    from .data import DatasetInfo
+    from .lessons import ConvMatrix, RFRow
+    from .runs import EpochMetrics, RunRecord
+    from .spec import Spec
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)
+
+
+def shape(s: tuple[int, ...] | None) -> str:
+    return "x".join(map(str, s)) if s else "?"
+
+
+def pct(x: float | None) -> str:
+    return f"{x * 100:.1f}%" if x is not None else "-"
+
+
+def spark(values: list[float]) -> str:
+    """A one-line curve: the run's shape at a glance in any terminal."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    return "".join(SPARK[round((v - lo) / span * (len(SPARK) - 1))] for v in values)
+
+
+def summary_table(spec: Spec, budget: Budget) -> Table:
+    table = Table(title=f"{spec.name}  input {shape(budget.input_shape)}", title_justify="left")
+    for col, justify in (
+        ("#", "right"),
+        ("layer", "left"),
+        ("output", "left"),
+        ("params", "right"),
+        ("mult-adds", "right"),
+        ("dense equiv", "right"),
+        ("sharing", "right"),
+    ):
+        table.add_column(col, justify=justify)
+    for r in budget.rows:
+        if r.error:
+            table.add_row(str(r.index), r.spec, Text(r.error, style="bold red"), "", "", "", "")
+            continue
+        table.add_row(
+            str(r.index),
+            r.spec,
+            shape(r.out_shape),
+            f"{r.params:,}" if r.params else "",
+            f"{r.macs:,}" if r.macs else "",
+            f"{r.dense_equiv:,}" if r.dense_equiv is not None else "",
+            f"{r.sharing:,.0f}x" if r.sharing and r.sharing >= 1.5 else "",
+            style="dim" if r.out_shape is None else None,
+        )
+    table.add_section()
+    table.add_row(
+        "",
+        "total",
+        shape(budget.out_shape),
+        f"{budget.total_params:,}",
+        f"{budget.total_macs:,}",
+        f"{budget.total_dense_equiv:,}",
+        "",
+        style="bold",
+    )
+    return table
+
+
+def presets_table() -> Table:
+    from .budget import rows
+    from .presets import preset
+
+    table = Table("name", "params", "architecture", "about")
+    table.columns[1].justify = "right"
+    for name, (line, about) in PRESETS.items():
+        table.add_row(name, f"{rows(preset(name)).total_params:,}", line, about)
+    return table
+
+
+class TrainProgress:
+    """Epoch and step bars with loss, accuracy, samples/s and ETA, on stderr."""
+
+    def __init__(self, name: str, quiet: bool = False) -> None:
+        self.name = name
+        self.device: str | None = None
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[stats]}"),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+            disable=quiet,
+            transient=False,
+        )
+        self.epochs: TaskID | None = None
+        self.steps: TaskID | None = None
+
+    def __enter__(self) -> TrainProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def __call__(self, event: Any) -> None:
+        p = self.progress
+        if isinstance(event, Started):
+            self.device = event.device
+            p.console.print(
+                f"[bold]{self.name}[/] {event.params:,} params on {event.dataset} "
+                f"({event.train_size:,} train / {event.val_size:,} val), {event.device_name}"
+            )
+            self.epochs = p.add_task("epochs", total=event.epochs, stats="")
+            self.steps = p.add_task("steps ", total=event.steps_per_epoch, stats="")
+        elif isinstance(event, Step) and self.steps is not None:
+            p.update(
+                self.steps,
+                completed=event.epoch_step,
+                stats=f"loss {event.loss:.3f}  acc {pct(event.acc)}  {event.samples_per_s:,.0f} samples/s",
+            )
+        elif isinstance(event, EpochEnd) and self.epochs is not None and self.steps is not None:
+            p.update(
+                self.epochs, completed=event.epoch, stats=f"val acc {pct(event.val_acc)}  val loss {event.val_loss:.3f}"
+            )
+            p.reset(self.steps, stats="")
+
+
+def ended_line(result: dict, ended: Ended) -> Text:
+    style = {"finished": "bold green", "interrupted": "yellow"}.get(ended.status, "bold red")
+    return Text.assemble(
+        (f"{ended.status} ", style),
+        f"run {result['run_id']}: {result['arch']} ({result['params']:,} params) "
+        f"val acc {pct(result['val_acc'])} after {result['epochs']} epochs, "
+        f"{result['seconds']:.1f} s, {result['samples_per_s']:,.0f} samples/s on {result['device']}",
+    )
+
+
+def compare_table(results: list[dict]) -> Table:
+    table = Table("arch", "params", "val acc", "seconds", "samples/s", "status")
+    for col in table.columns[1:5]:
+        col.justify = "right"
+    for r in results:
+        table.add_row(
+            r["arch"],
+            f"{r['params']:,}",
+            pct(r["val_acc"]),
+            f"{r['seconds']:.1f}",
+            f"{r['samples_per_s']:,.0f}",
+            r["status"],
+        )
+    return table
+
+
+def runs_table(records: list[RunRecord]) -> Table:
+    table = Table("run", "arch", "params", "dataset", "status", "epochs", "val acc", "seconds", "samples/s")
+    for col in (2, 5, 6, 7, 8):
+        table.columns[col].justify = "right"
+    for r in records:
+        table.add_row(
+            r.run_id,
+            r.arch if len(r.arch) < 40 else r.arch[:39] + "…",
+            f"{r.params:,}",
+            r.dataset,
+            r.status,
+            str(r.epochs_done),
+            pct(r.final_val_acc),
+            f"{r.seconds:.1f}",
+            f"{r.samples_per_s:,.0f}",
+        )
+    if not records:
+        table.caption = "no runs yet: try `cnn-tui train simple_cnn`"
+    return table
+
+
+def run_panel(record: RunRecord, metrics: list[EpochMetrics]) -> Group:
+    head = Text.assemble(
+        (f"{record.run_id}  ", "bold"),
+        f"{record.arch}  {record.params:,} params  {record.dataset}  {record.status}  {record.device}\n",
+        f"{record.line}\n",
+        f"best val acc {pct(record.best_val_acc)}, final {pct(record.final_val_acc)}, {record.seconds:.1f} s",
+    )
+    table = Table("epoch", "train loss", "train acc", "val loss", "val acc", "seconds")
+    for m in metrics:
+        table.add_row(
+            str(m.epoch),
+            f"{m.train_loss:.4f}",
+            pct(m.train_acc),
+            f"{m.val_loss:.4f}",
+            pct(m.val_acc),
+            f"{m.seconds:.2f}",
+        )
+    curve = Text(f"val acc {spark([m.val_acc for m in metrics])}", style="cyan")
+    return Group(head, curve, table)
+
+
+def data_table(infos: list[DatasetInfo]) -> Table:
+    table = Table("name", "present", "train", "val", "about")
+    for info in infos:
+        table.add_row(
+            info.name,
+            "yes" if info.present else "no: cnn-tui data fetch " + info.name,
+            f"{info.train_size:,}",
+            f"{info.val_size:,}",
+            info.description,
+        )
+    return table
+
+
+class DownloadProgress:
+    """A byte progress bar for `data fetch`, fed (done, total) by the fetcher."""
+
+    def __init__(self, name: str) -> None:
+        self.progress = Progress(
+            TextColumn(f"fetching {name}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=console(stderr=True),
+        )
+        self.task = self.progress.add_task(name, total=None)
+
+    def __enter__(self) -> DownloadProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+
+WEIGHT_MARKS = string.ascii_lowercase + string.ascii_uppercase + string.digits
+PALETTE = ["red", "green", "blue", "magenta", "cyan", "yellow", "bright_red", "bright_green", "bright_blue"]
+
+
+def matrix_view(m: ConvMatrix, max_cols: int = 120) -> Group:
+    """Each cell names the kernel weight it holds (a, b, c...), shared weights share a colour."""
+    rows, cols = m.shape
+    lines = []
+    for row in m.pattern[:60]:
+        line = Text()
+        for idx in row[:max_cols]:
+            if idx == 0:
+                line.append("·", style="dim")
+            else:
+                mark = WEIGHT_MARKS[(idx - 1) % len(WEIGHT_MARKS)]
+                line.append(mark, style=PALETTE[(idx - 1) % len(PALETTE)])
+        lines.append(line)
+    note = Text(
+        f"{rows}x{cols} matrix for input {shape(m.in_shape)} -> {shape(m.out_shape)}: {m.cells:,} cells, "
+        f"{m.nonzeros:,} non-zero, {m.distinct} distinct weights, each used {m.sharing:.1f}x on average",
+        style="bold",
+    )
+    if rows > 60 or cols > max_cols:
+        note.append(" (clipped to fit)", style="dim")
+    return Group(note, *lines)
+
+
+def rf_table(fields: list[RFRow]) -> Table:
+    table = Table("#", "layer", "receptive field", "jump", "start", "coverage")
+    for col in range(2, 6):
+        table.columns[col].justify = "right"
+    for r in fields:
+        table.add_row(str(r.index), r.spec, f"{r.rf}x{r.rf}", str(r.jump), f"{r.start:g}", pct(r.coverage))
+    return table
