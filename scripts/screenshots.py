@@ -1,0 +1,64 @@
+"""Make the README's screenshots from the real app, at 120x40 (and one at 80x24).
+
+    python scripts/screenshots.py [--out screenshots] [--epochs 3]
+
+Each view is the app driven by key presses through `App.run_test`, saved with
+`App.save_screenshot`. Runs go to a temporary store, never the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from tui_cnn.app import CnnTuiApp
+from tui_cnn.train import TrainConfig
+
+WIDE, SMALL = (120, 40), (80, 24)
+
+# name -> (architecture, terminal size, keys, train first)
+VIEWS: dict[str, tuple[str, tuple[int, int], Sequence[str], bool]] = {
+    "main": ("simple_cnn", WIDE, (), False),
+    "mlp": ("mlp", WIDE, (), False),
+    "error": ("conv 4 s2 | relu | linear 10", WIDE, (), False),
+    "cnn-trained": ("simple_cnn", WIDE, ("4", "right_square_bracket", "down", "right"), True),
+    "mlp-trained": ("mlp", WIDE, ("4",), True),
+    "help": ("simple_cnn", WIDE, ("question_mark",), False),
+    "small": ("simple_cnn", SMALL, ("4",), True),
+}
+
+
+async def shoot(name: str, out: Path, epochs: int, runs_dir: str) -> Path:
+    arch, size, keys, train = VIEWS[name]
+    app = CnnTuiApp(arch=arch, config=TrainConfig(epochs=epochs, seed=0), runs_dir=runs_dir)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        if train:
+            await pilot.press("t")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause(0.6)  # past the panes' redraw ticks
+        return Path(app.save_screenshot(f"{name}.svg", str(out)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "screenshots")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("views", nargs="*", help=f"some of {', '.join(VIEWS)} (default: all)")
+    args = parser.parse_args()
+    unknown = set(args.views) - set(VIEWS)
+    if unknown:
+        parser.error(f"unknown views: {', '.join(sorted(unknown))}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for name in args.views or VIEWS:
+            print(asyncio.run(shoot(name, args.out, args.epochs, runs_dir)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""`CnnTuiApp`: the Textual app over the core (editor, budget, training, kernels).
+
+torch is not imported here: the first frame needs only the spec and its budget; the
+trainer, the datasets and the device lookup import torch in worker threads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+from .presets import preset, resolve
+from .spec import ParseError
+from .ui.commands import PaneCommands
+from .ui.main_screen import MainScreen
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
+
+
+class CnnTuiApp(App):
+    """A keyboard-driven lab: build an MLP or a CNN, see its budget, train it, watch its kernels."""
+
+    CSS_PATH = Path(__file__).parent / "ui" / "app.tcss"  # absolute: subclasses elsewhere find it too
+    TITLE = "cnn-tui"
+    COMMANDS = App.COMMANDS | {PaneCommands}
+
+    def __init__(
+        self,
+        arch: str = "simple_cnn",
+        dataset: str = "mnist-5k",
+        config: TrainConfig | None = None,
+        runs_dir: str | None = None,
+        data_dir: str | None = None,
+        *,
+        device_label: str | None = None,
+        show_volatile: bool = True,
+        spec_dir: str | Path | None = None,
+        torch_threads: int | None = 1,
+    ) -> None:
+        """Options as on the command line; the keyword-only ones make tests and snapshots repeatable.
+
+        device_label: shown instead of looking the device up (and warming torch up) in a thread; snapshots
+            pass one to mask the machine's name.
+        show_volatile: False masks what differs between identical runs: samples/s, ETA, times, run ids.
+        spec_dir: where spec files are saved and listed for opening (default: the working directory).
+        torch_threads: torch's CPU threads in the training thread; 1 leaves a core to the UI.
+        """
+        super().__init__()
+        if config is None:
+            from .train import TrainConfig
+
+            config = TrainConfig()
+        spec = resolve(arch)
+        self.arch_error = spec if isinstance(spec, ParseError) else None
+        self.main = MainScreen(
+            spec=preset("simple_cnn") if isinstance(spec, ParseError) else spec,
+            config=config,
+            dataset=dataset,
+            runs_dir=runs_dir,
+            data_dir=data_dir,
+            device_label=device_label,
+            show_volatile=show_volatile,
+            torch_threads=torch_threads,
+            spec_dir=Path(spec_dir) if spec_dir is not None else Path.cwd(),
+        )
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main)
+        if self.arch_error is not None:
+            self.notify(f"{self.arch_error}; opened simple_cnn instead", severity="error", timeout=8)
+
+    async def action_quit(self) -> None:
+        """ctrl+q asks first while a run is going, like q."""
+        await self.main.action_quit()
+
+
+def run_app(
+    arch: str = "simple_cnn",
+    dataset: str = "mnist-5k",
+    config: TrainConfig | None = None,
+    runs_dir: str | None = None,
+    data_dir: str | None = None,
+) -> None:
+    """Open the app (what `cnn-tui` with no subcommand does)."""
+    CnnTuiApp(arch=arch, dataset=dataset, config=config, runs_dir=runs_dir, data_dir=data_dir).run()

@@ -1,0 +1,134 @@
+"""Which device to train on, its human name, and cheap live stats for the UI.
+
+`stats` runs once a second on the UI's clock, so it only asks the driver what it
+already knows (allocator counters, NVML) and never synchronises the device.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import torch
+
+
+class DeviceError(Exception):
+    """The requested device is unknown or not available here."""
+
+
+@dataclass(frozen=True)
+class DeviceStats:
+    name: str
+    kind: str  # "cuda" | "mps" | "cpu"
+    mem_used: int | None  # bytes: this process's allocator on a GPU, its resident set on the CPU
+    mem_total: int | None  # bytes
+    util: float | None  # percent busy (NVML), None where unknown
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def pick(name: str | torch.device = "auto") -> torch.device:
+    """`auto` (cuda, then mps, then cpu) or an explicit device that must exist here."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    text = name.strip().lower()
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise DeviceError(f"unknown device {name!r}; use auto, cuda, cuda:N, mps or cpu") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("CUDA is not available on this machine; use --device cpu or auto")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise DeviceError(f"there is no {device} here ({count} CUDA device{'s' if count != 1 else ''})")
+    elif device.type == "mps":
+        if not _mps_available():
+            raise DeviceError("Apple MPS is not available on this machine; use --device cpu or auto")
+    elif device.type != "cpu":
+        raise DeviceError(f"unsupported device {name!r}; use auto, cuda, mps or cpu")
+    return device
+
+
+def describe(device: torch.device | str) -> str:
+    """A name for people: "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU (2 threads)"."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"
+
+
+def set_torch_threads(n: int | None) -> None:
+    """Size torch's intra-op pool (None leaves it), so the UI keeps a core on small machines."""
+    if n is not None:
+        torch.set_num_threads(max(1, int(n)))
+
+
+def _rss() -> int | None:
+    """This process's resident memory in bytes (peak RSS where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if os.uname().sysname == "Darwin" else peak * 1024
+
+
+@cache
+def _nvml_handle(index: int) -> Any:
+    """The NVML handle of torch's CUDA device `index`, or None without nvidia-ml-py."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no NVML (not installed, no driver, a container) just means no utilisation
+        return None
+    try:
+        # By PCI address: torch's index and NVML's differ under CUDA_VISIBLE_DEVICES.
+        props = torch.cuda.get_device_properties(index)
+        pci = f"{props.pci_domain_id:08x}:{props.pci_bus_id:02x}:{props.pci_device_id:02x}.0"
+        return pynvml.nvmlDeviceGetHandleByPciBusId(pci.encode())
+    except Exception:  # noqa: BLE001 - an older torch or driver: NVML's order is usually torch's
+        try:
+            return pynvml.nvmlDeviceGetHandleByIndex(index)
+        except Exception:  # noqa: BLE001
+            return None
+
+
+def _util(index: int) -> float | None:
+    handle = _nvml_handle(index)
+    if handle is None:
+        return None
+    try:
+        import pynvml
+
+        return float(pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+    except Exception:  # noqa: BLE001 - a transient NVML error shows as unknown
+        return None
+
+
+def stats(device: torch.device | str) -> DeviceStats:
+    """Memory and utilisation now; fields the platform cannot tell cheaply are None."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        _, total = torch.cuda.mem_get_info(index)
+        used = torch.cuda.memory_reserved(index)
+        return DeviceStats(torch.cuda.get_device_name(index), "cuda", used, total, _util(index))
+    if device.type == "mps":
+        used = torch.mps.current_allocated_memory() if hasattr(torch, "mps") else None
+        return DeviceStats("Apple MPS", "mps", used, None, None)
+    return DeviceStats(describe(device), "cpu", _rss(), None, None)

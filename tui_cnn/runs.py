@@ -1,0 +1,381 @@
+"""The runs store: every run's settings, curve and final weights, on disk.
+
+One SQLite file (WAL, so the CLI can list runs while the app writes one) plus a
+`weights/` folder of state dicts beside it. Weight files are written to a temporary
+name and renamed, and read back with `weights_only=True`, so a file from elsewhere
+cannot run code. A run whose process died (kill -9, power cut) is marked interrupted
+the next time the store is opened.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .events import Ended, EpochEnd, Event, Started
+from .specfile import write_atomic
+
+SCHEMA_VERSION = 1
+DB_NAME = "runs.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    arch TEXT NOT NULL,
+    line TEXT NOT NULL,
+    params INTEGER NOT NULL,
+    dataset TEXT NOT NULL,
+    config TEXT NOT NULL,
+    device TEXT NOT NULL,
+    status TEXT NOT NULL,
+    epochs_done INTEGER NOT NULL DEFAULT 0,
+    best_val_acc REAL,
+    final_val_acc REAL,
+    train_loss REAL,
+    seconds REAL NOT NULL DEFAULT 0,
+    samples_per_s REAL NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    train_acc REAL NOT NULL,
+    val_loss REAL NOT NULL,
+    val_acc REAL NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+
+_RECORD_COLUMNS = (
+    "run_id, arch, line, params, dataset, config, device, status, epochs_done, best_val_acc, final_val_acc,"
+    " train_loss, seconds, samples_per_s, created, message"
+)
+
+
+class StoreError(Exception):
+    """The store or a weights file cannot be used; the message names the path."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    arch: str
+    line: str
+    params: int
+    dataset: str
+    config: dict[str, Any]
+    device: str
+    status: str
+    epochs_done: int
+    best_val_acc: float | None
+    final_val_acc: float | None
+    train_loss: float | None
+    seconds: float
+    samples_per_s: float
+    created: str  # ISO 8601, local time with offset
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "arch": self.arch,
+            "line": self.line,
+            "params": self.params,
+            "dataset": self.dataset,
+            "status": self.status,
+            "epochs_done": self.epochs_done,
+            "val_acc": self.final_val_acc,
+            "best_val_acc": self.best_val_acc,
+            "train_loss": self.train_loss,
+            "seconds": self.seconds,
+            "samples_per_s": self.samples_per_s,
+            "device": self.device,
+            "created": self.created,
+            "message": self.message,
+            "config": self.config,
+        }
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+
+
+def _new_run_id() -> str:
+    """Sortable by start time, unique enough: 20261124-183012-a1b2."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+class RunStore:
+    """Runs in `root`/runs.sqlite3 and weights in `root`/weights; safe to share between threads."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser()
+        self.db_path = self.root / DB_NAME
+        self.weights_dir = self.root / "weights"
+        self._lock = threading.Lock()
+        try:
+            self.weights_dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot use the runs directory {self.root}: {getattr(exc, 'strerror', None) or exc}"
+            ) from exc
+        try:
+            self._setup()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreError(f"cannot use the runs store {self.db_path}: {exc}") from exc
+
+    @classmethod
+    def open(cls, runs_dir: str | Path | None = None) -> RunStore:
+        """The store at `runs_dir`, else $CNN_TUI_HOME, else the platform's user data dir."""
+        if runs_dir:
+            return cls(runs_dir)
+        env = os.environ.get("CNN_TUI_HOME")
+        if env:
+            return cls(env)
+        import platformdirs
+
+        return cls(platformdirs.user_data_dir("cnn-tui"))
+
+    def _setup(self) -> None:
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"written by a newer cnn-tui (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        with db:
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        """Runs left "running" by a process of this host that is gone become "interrupted"."""
+        host = socket.gethostname()
+        stale = [
+            run_id
+            for run_id, pid in self._db.execute(
+                "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)
+            )
+            if pid != os.getpid() and not _alive(pid)
+        ]
+        with self._db:
+            self._db.executemany(
+                "UPDATE runs SET status = 'interrupted', message = 'the process ended before the run finished'"
+                " WHERE run_id = ?",
+                [(run_id,) for run_id in stale],
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _execute(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """One statement in its own transaction (committed at once: a crash keeps what was written)."""
+        with self._lock:
+            try:
+                with self._db:
+                    return self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"runs store {self.db_path}: {exc}") from exc
+
+    # -- reading --------------------------------------------------------------------------
+
+    def runs(self) -> list[RunRecord]:
+        """Every run, newest first."""
+        found = self._execute(f"SELECT {_RECORD_COLUMNS} FROM runs ORDER BY created DESC, rowid DESC")
+        return [self._record(row) for row in found]
+
+    def _record(self, row: tuple) -> RunRecord:
+        values = list(row)
+        try:
+            values[5] = json.loads(values[5])
+        except (TypeError, ValueError):
+            values[5] = {}
+        return RunRecord(*values)
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or the one run whose id starts with it (None if none or several)."""
+        found = self._execute(f"SELECT {_RECORD_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        if not found and run_id:
+            pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            found = self._execute(
+                f"SELECT {_RECORD_COLUMNS} FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
+            )
+        return self._record(found[0]) if len(found) == 1 else None
+
+    def metrics(self, run_id: str) -> list[EpochMetrics]:
+        record = self.get(run_id)
+        if record is None:
+            return []
+        found = self._execute(
+            "SELECT epoch, train_loss, train_acc, val_loss, val_acc, seconds FROM metrics"
+            " WHERE run_id = ? ORDER BY epoch",
+            (record.run_id,),
+        )
+        return [EpochMetrics(*row) for row in found]
+
+    def weights_path(self, run_id: str) -> Path:
+        return self.weights_dir / f"{run_id}.pt"
+
+    def load_weights(self, run_id: str) -> dict[str, Any]:
+        """The run's final state dict on the CPU; StoreError if missing or not a state dict."""
+        import torch
+
+        record = self.get(run_id)
+        path = self.weights_path(record.run_id if record else run_id)
+        if not path.is_file():
+            raise StoreError(f"no saved weights for run {run_id!r} (expected {path})")
+        try:
+            with warnings.catch_warnings():  # torch warns about foreign pickles; the error below says it all
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - truncated zips, foreign pickles and I/O errors all mean unusable
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(f"weights file {path} is corrupt or not a cnn-tui state dict: {reason[:200]}") from exc
+        if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+        ):
+            raise StoreError(f"weights file {path} is not a state dict (names -> tensors)")
+        return state
+
+    # -- writing --------------------------------------------------------------------------
+
+    def recorder(self) -> Recorder:
+        """A callback recording one run's events into this store."""
+        return Recorder(self)
+
+    def delete(self, run_id: str) -> None:
+        """Forget a run: its row, its curve and its weights file."""
+        record = self.get(run_id)
+        if record is None:
+            raise StoreError(f"no run {run_id!r} in {self.root}")
+        self._execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
+        self.weights_path(record.run_id).unlink(missing_ok=True)
+
+    def _insert_run(self, run_id: str, event: Started) -> None:
+        created = datetime.now().astimezone().isoformat(timespec="seconds")
+        self._execute(
+            "INSERT INTO runs (run_id, arch, line, params, dataset, config, device, status, created, host, pid)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            (
+                run_id,
+                event.arch,
+                event.line,
+                event.params,
+                event.dataset,
+                json.dumps(event.config, default=str),
+                event.device_name,
+                created,
+                socket.gethostname(),
+                os.getpid(),
+            ),
+        )
+
+    def _exists(self, run_id: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
+
+    def _write_weights(self, run_id: str, state_dict: dict[str, Any]) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state_dict, buffer)
+        write_atomic(self.weights_path(run_id), buffer.getvalue())
+
+
+class Recorder:
+    """Feed it every event of one run: the row appears on Started and is completed on Ended.
+
+    Each epoch is committed as it ends, so a killed run keeps its curve. Events before
+    a Started (a run that failed to start) leave nothing in the store.
+    """
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.run_id = _new_run_id()
+        self._started = False
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            while self.store._exists(self.run_id):
+                self.run_id = _new_run_id()
+            self.store._insert_run(self.run_id, event)
+            self._started = True
+        elif not self._started:
+            return
+        elif isinstance(event, EpochEnd):
+            self._epoch(event)
+        elif isinstance(event, Ended):
+            self._ended(event)
+
+    def _epoch(self, e: EpochEnd) -> None:
+        store = self.store
+        store._execute(
+            "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self.run_id, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.seconds),
+        )
+        store._execute(
+            "UPDATE runs SET epochs_done = ?, final_val_acc = ?, best_val_acc = max(coalesce(best_val_acc, 0), ?),"
+            " train_loss = ? WHERE run_id = ?",
+            (e.epoch, e.val_acc, e.val_acc, e.train_loss, self.run_id),
+        )
+
+    def _ended(self, e: Ended) -> None:
+        message = e.message
+        if e.state_dict is not None:
+            try:
+                self.store._write_weights(self.run_id, e.state_dict)
+            except OSError as exc:
+                message = f"{message}; weights not saved: {exc.strerror or exc}"
+        self.store._execute(
+            "UPDATE runs SET status = ?, message = ?, epochs_done = ?, best_val_acc = ?, final_val_acc = ?,"
+            " train_loss = ?, seconds = ?, samples_per_s = ? WHERE run_id = ?",
+            (
+                e.status,
+                message,
+                e.epochs_done,
+                e.best_val_acc,
+                e.final_val_acc,
+                e.train_loss,
+                e.seconds,
+                e.samples_per_s,
+                self.run_id,
+            ),
+        )

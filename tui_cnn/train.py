@@ -1,0 +1,443 @@
+"""The training loop: one `Trainer` per run, reporting through small events.
+
+In the spirit of airbench and nanoGPT: the dataset is resident on the device as one
+tensor, each epoch is a seeded permutation sliced into batches, and the loss and
+accuracy are summed on the device and read only when a `Step` is due (a few times a
+second), so the hot loop never waits for the device. Every way a run can end (done,
+diverged, stopped, out of memory, any other exception) becomes exactly one `Ended`;
+`run` never raises for a training fault.
+
+A run that cannot start (unknown dataset, unavailable device, an untrainable spec)
+emits only its `Ended` (status "failed"), with no `Started` before it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .budget import check_trainable, rows
+from .build import build_model
+from .data import DataError, Dataset, load
+from .devices import DeviceError, describe, pick
+from .events import Callback, Ended, EpochEnd, Event, Started, Status, Step, Weights
+from .spec import Spec
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+EVAL_BATCH = 2000  # validation needs no gradients, so big batches are just faster
+PAUSE_POLL = 0.1  # seconds between stop checks while paused
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    optimizer: str = "adam"  # adam | adamw | sgd (momentum 0.9)
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"  # auto | cuda | cuda:N | mps | cpu
+    amp: bool = False  # bf16 autocast on CUDA; ignored elsewhere, with a note
+    compile: bool = False  # torch.compile on CUDA; ignored elsewhere, with a note
+    drop_last: bool = True  # every batch the same shape: fewer recompiles and cuDNN plans
+    report_every: float = 0.25  # seconds between Step events
+    weights_every: float = 1.0  # seconds between Weights events (0: only the final one)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """A config from a stored dict; keys from other versions are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def validate(self) -> str | None:
+        """Why this config cannot train, as one line for the user, or None."""
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            return f"epochs must be at least 1, got {self.epochs}"
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            return f"batch size must be at least 1, got {self.batch_size}"
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            return f"learning rate (lr) must be a positive number, got {self.lr}"
+        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            return f"weight decay must be zero or positive, got {self.weight_decay}"
+        if self.optimizer not in OPTIMIZERS:
+            return f"unknown optimizer {self.optimizer!r} (use {', '.join(OPTIMIZERS)})"
+        if not math.isfinite(self.report_every) or self.report_every < 0:
+            return f"report_every must be zero or positive seconds, got {self.report_every}"
+        if not math.isfinite(self.weights_every) or self.weights_every < 0:
+            return f"weights_every must be zero or positive seconds, got {self.weights_every}"
+        return None
+
+
+class _Stopped(Exception):
+    """Raised inside the loop when stop() was called; becomes status "interrupted"."""
+
+
+class _Diverged(Exception):
+    """The loss became nan or inf; the message names where."""
+
+
+class _NotStarted(Exception):
+    """The run could not start: a bad config, dataset, device or spec."""
+
+
+def _make_optimizer(config: TrainConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
+    params = model.parameters()
+    # One fused kernel per step instead of a loop over the parameters: 5-10% more samples/s
+    # for these small models on a 2-core CPU, and the recommended path on CUDA.
+    fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, **fused)
+
+
+def _cpu_copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
+
+
+class _Meter:
+    """One epoch's train loss and accuracy, kept on the device and read only when reporting.
+
+    Each step's summed loss goes into its own slot (one kernel, like accumulating would),
+    so a read costs one sync, and a nan or inf can be traced to the exact step.
+    """
+
+    def __init__(self, device: torch.device, steps: int) -> None:
+        self.losses = torch.zeros(steps, device=device)  # per step: mean loss x batch size
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.steps = self.seen = 0
+        self._read = (0, 0.0, 0.0)  # seen, loss sum, correct at the last read
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        torch.mul(loss.detach(), len(y), out=self.losses[self.steps])
+        self.correct.add_((logits.argmax(1) == y).sum())
+        self.steps += 1
+        self.seen += len(y)
+
+    def read(self) -> tuple[float, float]:
+        """Mean loss and accuracy since the last read (nan or inf if any step's loss was)."""
+        seen, loss, correct = self.seen, self.losses[: self.steps].sum().item(), float(self.correct.item())
+        last_seen, last_loss, last_correct = self._read
+        self._read = (seen, loss, correct)
+        count = seen - last_seen
+        return (loss - last_loss) / count, (correct - last_correct) / count
+
+    def first_bad(self) -> tuple[int, float]:
+        """The 0-based step of this epoch whose loss was first nan or inf, and that loss."""
+        losses = self.losses[: self.steps].cpu()
+        index = int((~torch.isfinite(losses)).nonzero()[0])
+        return index, float(losses[index])
+
+    def means(self) -> tuple[float, float]:
+        """Mean loss and accuracy over everything up to the last read."""
+        seen, loss, correct = self._read
+        return loss / seen, correct / seen
+
+
+class Trainer:
+    """Trains `spec` on `dataset` in the calling thread; pause/resume/stop from any thread.
+
+    One run per trainer. After `run` returns, `model` stays (on its device) for
+    inspection; the optimizer state, gradients and batches are already released.
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        dataset: Dataset | str,
+        config: TrainConfig,
+        on_event: Callback | None = None,
+        *,
+        arch: str | None = None,
+        data_dir: Path | str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.arch = arch or (spec.name if spec.name != "custom" else spec.line())
+        self.model: nn.Sequential | None = None
+        self._dataset = dataset
+        self._data_dir = data_dir
+        self._on_event = on_event
+        self._stop = threading.Event()
+        self._running = threading.Event()  # clear while paused
+        self._running.set()
+        # Progress, read by _ended whichever way the run finishes.
+        self._start = 0.0
+        self._paused_seconds = 0.0
+        self._train_seconds = 0.0
+        self._samples = 0
+        self._step = 0
+        self._epoch = 0
+        self._epochs_done = 0
+        self._best: float | None = None
+        self._final: float | None = None
+        self._train_loss: float | None = None
+        self._notes: list[str] = []
+
+    # -- control, from any thread ---------------------------------------------------------
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it sees the stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self) -> Ended:
+        """Train to the end (or a stop); returns the one `Ended`, which was also emitted."""
+        self._start = time.perf_counter()
+        status: Status = "finished"
+        try:
+            self._train()
+            message = f"finished {self._epochs_done} epoch{'s' if self._epochs_done != 1 else ''}"
+            if self._notes:
+                message += f" ({'; '.join(self._notes)})"
+        except (_Stopped, KeyboardInterrupt):
+            status, message = "interrupted", f"stopped at step {self._step} (epoch {max(self._epoch, 1)})"
+        except _Diverged as exc:
+            status, message = "diverged", str(exc)
+        except _NotStarted as exc:
+            status, message = "failed", str(exc)
+        except torch.cuda.OutOfMemoryError as exc:
+            status, message = "failed", f"out of memory: {exc}; try a smaller batch size or model"
+        except Exception as exc:  # noqa: BLE001 - every training fault becomes a "failed" run
+            if isinstance(exc, RuntimeError) and "out of memory" in str(exc):
+                status, message = "failed", f"out of memory: {exc}; try a smaller batch size or model"
+            else:
+                log.info("training failed", exc_info=True)  # the message says what; the log says where
+                status, message = "failed", f"{type(exc).__name__}: {exc}"
+        ended = self._ended(status, message)
+        self._emit(ended)
+        return ended
+
+    def _emit(self, event: Event) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._start - self._paused_seconds
+
+    def _check_control(self) -> None:
+        """Between steps: honour a stop, wait out a pause (which the clocks do not count)."""
+        if self._stop.is_set():
+            raise _Stopped
+        if not self._running.is_set():
+            began = time.perf_counter()
+            while not self._running.wait(PAUSE_POLL):
+                pass
+            self._paused_seconds += time.perf_counter() - began
+            if self._stop.is_set():
+                raise _Stopped
+
+    def _ended(self, status: Status, message: str) -> Ended:
+        state = None
+        if self.model is not None:
+            self.model.zero_grad(set_to_none=True)  # the gradients are the optimizer's business: free them
+            try:
+                state = _cpu_copy(self.model.state_dict())
+            except Exception:  # noqa: BLE001 - a broken device must not turn one Ended into a traceback
+                log.info("could not copy the final weights", exc_info=True)
+                message += "; the final weights could not be copied"
+        return Ended(
+            status=status,
+            message=message,
+            epochs_done=self._epochs_done,
+            best_val_acc=self._best,
+            final_val_acc=self._final,
+            train_loss=self._train_loss,
+            seconds=self._elapsed(),
+            samples_per_s=self._samples / self._train_seconds if self._train_seconds > 0 else 0.0,
+            state_dict=state,
+        )
+
+    def _prepare(self) -> tuple[Dataset, torch.device]:
+        """The data on the device, or ValueError saying why the run cannot start."""
+        problem = self.config.validate()
+        if problem:
+            raise ValueError(problem)
+        device = pick(self.config.device)
+        data = self._dataset
+        if isinstance(data, str):
+            data = load(data, self._data_dir, device=device)
+        elif data.device != device:
+            data = data.to(device)
+        problem = check_trainable(rows(self.spec, data.input_shape), data.num_classes)
+        if problem:
+            raise ValueError(problem)
+        return data, device
+
+    def _weights(self) -> dict[int, torch.Tensor]:
+        assert self.model is not None
+        return {
+            i: self.model[i].weight.detach().to("cpu", copy=True)
+            for i, layer in enumerate(self.spec.layers)
+            if layer.kind in ("conv", "linear")
+        }
+
+    def _train(self) -> None:
+        config = self.config
+        try:
+            data, device = self._prepare()
+        except (ValueError, DataError, DeviceError) as exc:
+            raise _NotStarted(str(exc)) from exc
+        torch.manual_seed(config.seed)
+        spec = dataclasses.replace(self.spec, input_shape=data.input_shape)
+        self.model = model = build_model(spec).to(device)
+        optimizer = _make_optimizer(config, model, device)
+        forward = self._forward(model, device)
+        autocast = self._autocast(device)
+
+        x, y = data.x_train, data.y_train
+        n = len(x)
+        batch = min(config.batch_size, n)
+        steps_per_epoch = n // batch if config.drop_last else math.ceil(n / batch)
+        total_steps = steps_per_epoch * config.epochs
+        # Batch order from a CPU generator: the same seed gives the same batches on every device.
+        generator = torch.Generator().manual_seed(config.seed)
+        self._emit(
+            Started(
+                arch=self.arch,
+                line=self.spec.line(),
+                params=sum(p.numel() for p in model.parameters()),
+                dataset=data.name,
+                device=device.type,
+                device_name=describe(device),
+                epochs=config.epochs,
+                steps_per_epoch=steps_per_epoch,
+                train_size=n,
+                val_size=len(data.x_val),
+                config={**config.to_dict(), "notes": list(self._notes)},
+            )
+        )
+        next_weights = time.perf_counter() + config.weights_every
+        for epoch in range(1, config.epochs + 1):
+            self._epoch = epoch
+            clock = (time.perf_counter(), self._paused_seconds)
+            meter = _Meter(device, steps_per_epoch)
+            model.train()
+            order = torch.randperm(n, generator=generator).to(device, non_blocking=True)
+            next_report = time.perf_counter() + config.report_every
+            for i in range(steps_per_epoch):
+                self._check_control()
+                index = order[i * batch : (i + 1) * batch]
+                xb, yb = x[index], y[index]
+                with autocast:
+                    logits = forward(xb)
+                    loss = F.cross_entropy(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                meter.add(loss, logits, yb)
+                self._step += 1
+                now = time.perf_counter()
+                if now >= next_report or i == steps_per_epoch - 1:
+                    self._emit(self._step_event(meter, epoch, i + 1, self._active(clock), total_steps))
+                    next_report = time.perf_counter() + config.report_every
+                if config.weights_every and now >= next_weights:
+                    self._emit(Weights(self._step, epoch, self._weights()))
+                    next_weights = time.perf_counter() + config.weights_every
+            train_time = self._active(clock)
+            self._samples += meter.seen
+            self._train_seconds += train_time
+            train_loss, train_acc = meter.means()
+            self._train_loss = train_loss
+            val_loss, val_acc = self._evaluate(forward, autocast, data)
+            if not math.isfinite(val_loss):
+                raise _Diverged(f"validation loss became {val_loss} after epoch {epoch}; {self._lower_lr()}")
+            self._epochs_done, self._final = epoch, val_acc
+            self._best = val_acc if self._best is None else max(self._best, val_acc)
+            throughput = meter.seen / train_time if train_time > 0 else 0.0
+            self._emit(EpochEnd(epoch, train_loss, train_acc, val_loss, val_acc, self._active(clock), throughput))
+        self._emit(Weights(self._step, self._epochs_done, self._weights()))
+
+    def _active(self, clock: tuple[float, float]) -> float:
+        """Seconds since `clock` (a start time and the paused total then), pauses left out."""
+        began, paused_before = clock
+        return time.perf_counter() - began - (self._paused_seconds - paused_before)
+
+    def _step_event(self, meter: _Meter, epoch: int, epoch_step: int, epoch_time: float, total_steps: int) -> Step:
+        """Read the device sums (the one sync) into a Step; raises _Diverged on nan or inf."""
+        loss, acc = meter.read()
+        if not math.isfinite(loss):
+            index, bad = meter.first_bad()
+            step = self._step - meter.steps + index + 1
+            raise _Diverged(f"loss became {bad} at step {step} (epoch {epoch}); {self._lower_lr()}")
+        elapsed, done = self._elapsed(), self._step / total_steps
+        return Step(
+            step=self._step,
+            epoch=epoch,
+            epoch_step=epoch_step,
+            loss=loss,
+            acc=acc,
+            samples_per_s=meter.seen / epoch_time if epoch_time > 0 else 0.0,
+            elapsed=elapsed,
+            eta=elapsed * (1 - done) / done,
+        )
+
+    def _lower_lr(self) -> str:
+        return f"try a lower learning rate (now {self.config.lr:g})"
+
+    def _forward(self, model: nn.Module, device: torch.device) -> Any:
+        """The model, compiled on CUDA when asked (elsewhere the compile time outweighs the gain)."""
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        if not self.config.compile:
+            return model
+        if device.type != "cuda":
+            self._notes.append(f"compile ignored on {device.type}")
+            return model
+        return torch.compile(model)
+
+    def _autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        if not self.config.amp:
+            return contextlib.nullcontext()
+        if device.type != "cuda":
+            self._notes.append(f"amp ignored on {device.type}")
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+
+    @torch.inference_mode()
+    def _evaluate(
+        self, forward: Any, autocast: contextlib.AbstractContextManager, data: Dataset
+    ) -> tuple[float, float]:
+        """Mean loss and accuracy on the validation split, one sync at the end."""
+        assert self.model is not None
+        self.model.eval()
+        loss_sum = torch.zeros((), device=data.device)
+        correct = torch.zeros((), dtype=torch.int64, device=data.device)
+        for start in range(0, len(data.x_val), EVAL_BATCH):
+            xb, yb = data.x_val[start : start + EVAL_BATCH], data.y_val[start : start + EVAL_BATCH]
+            with autocast:
+                logits = forward(xb)
+            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
+            correct += (logits.argmax(1) == yb).sum()
+        count = len(data.x_val)
+        return loss_sum.item() / count, correct.item() / count

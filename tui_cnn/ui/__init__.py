@@ -1,0 +1,1 @@
+"""The Textual shell: panes, widgets, dialogs and the stylesheet (no maths here)."""

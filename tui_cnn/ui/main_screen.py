@@ -1,0 +1,180 @@
+"""The main screen: the four panes, and the wiring between them.
+
+At 120x40 all four panes are visible; below 100 columns or 30 rows (breakpoint
+classes) only the focused pane is shown, with a bar naming the others, and tab or
+1-4 switch between them. The screen routes what one pane says to the others: a new
+spec to the budget, the trainer and the kernels; weight snapshots to the kernels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, OptionList
+
+from ..budget import rows
+from ..presets import preset
+from ..spec import Spec
+from .budget_pane import BudgetPane
+from .budget_table import BudgetTable
+from .editor import ArchitecturePane, LayerList
+from .help import HelpScreen
+from .info import Info
+from .kernels import KernelsPane
+from .messages import RunWeights, SpecChanged
+from .modals import ConfirmQuit
+from .training_pane import TrainingPane
+
+if TYPE_CHECKING:
+    from ..train import TrainConfig
+
+PANE_IDS = ("architecture", "budget", "training", "kernels")
+PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")
+
+
+class MainScreen(Screen):
+    """Architecture, Budget, Training and Kernels on one screen."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("tab", "cycle(1)", "Next pane", show=False),
+        Binding("shift+tab", "cycle(-1)", "Previous pane", show=False),
+        Binding("1", "pane(0)", "Architecture", show=False),
+        Binding("2", "pane(1)", "Budget", show=False),
+        Binding("3", "pane(2)", "Training", show=False),
+        Binding("4", "pane(3)", "Kernels", show=False),
+        Binding("t", "train('start')", "Train", show=False),
+        Binding("space", "train('pause')", "Pause", show=False),
+        Binding("x", "train('stop')", "Stop", show=False),
+    ]
+
+    def __init__(
+        self,
+        spec: Spec,
+        config: TrainConfig,
+        dataset: str,
+        runs_dir: str | None,
+        data_dir: str | None,
+        device_label: str | None,
+        show_volatile: bool,
+        torch_threads: int | None,
+        spec_dir: Path,
+    ) -> None:
+        super().__init__()
+        self.spec = spec
+        self.pane_args = (config, dataset, runs_dir, data_dir, device_label, show_volatile, torch_threads)
+        self.spec_dir = spec_dir
+        self.current = 0
+
+    def compose(self) -> ComposeResult:
+        yield Info(id="pane-bar")
+        with Grid(id="panes"):
+            yield ArchitecturePane(self.spec, self.spec_dir, id="architecture", classes="pane current")
+            yield BudgetPane(rows(preset("mlp")).total_params, id="budget", classes="pane")
+            yield TrainingPane(*self.pane_args, id="training", classes="pane")
+            yield KernelsPane(id="kernels", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LayerList).focus()
+        self._show_bar()
+
+    @property
+    def training(self) -> TrainingPane:
+        return self.query_one(TrainingPane)
+
+    # -- wiring -------------------------------------------------------------------
+
+    @on(SpecChanged)
+    def spec_changed(self, message: SpecChanged) -> None:
+        self.spec = message.spec
+        self.query_one(BudgetPane).show(message.spec, message.budget)
+        self.training.show_spec(message.spec, message.budget)
+        self.query_one(KernelsPane).show_spec(message.spec, message.budget, keep_weights=self.training.running)
+
+    @on(RunWeights)
+    def run_weights(self, message: RunWeights) -> None:
+        self.query_one(KernelsPane).show_weights(message.snapshot)
+
+    @on(OptionList.OptionHighlighted, "#layers")
+    def layer_highlighted(self, message: OptionList.OptionHighlighted) -> None:
+        self.query_one(BudgetPane).follow(message.option_index)
+
+    # -- panes and focus ------------------------------------------------------------
+
+    def _pane_of(self, widget: Widget | None) -> int | None:
+        while widget is not None and widget is not self:
+            if widget.id in PANE_IDS:
+                return PANE_IDS.index(widget.id)
+            widget = widget.parent  # type: ignore[assignment]
+        return None
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        index = self._pane_of(event.widget)
+        if index is not None and index != self.current:
+            self.current = index
+            for i, pane_id in enumerate(PANE_IDS):
+                self.query_one(f"#{pane_id}").set_class(i == index, "current")
+            self._show_bar()
+
+    def _show_bar(self) -> None:
+        text = Text()
+        for i, title in enumerate(PANE_TITLES):
+            style = "bold reverse" if i == self.current else "dim"
+            text.append(f" {i + 1} {title} ", style=style)
+            text.append(" ")
+        text.append(" tab: next pane  ?: help", style="dim")
+        self.query_one("#pane-bar", Info).show(text)
+
+    def _focus_target(self, index: int) -> Widget:
+        pane = self.query_one(f"#{PANE_IDS[index]}")
+        if index == 0:
+            return pane.query_one(LayerList)
+        if index == 1:
+            return pane.query_one(BudgetTable)
+        return pane
+
+    def action_pane(self, index: int) -> None:
+        """Focus a pane; on small terminals also show it."""
+        for i, pane_id in enumerate(PANE_IDS):
+            self.query_one(f"#{pane_id}").set_class(i == index, "current")
+        self.current = index
+        self._show_bar()
+        # Now, not after a refresh as widget.focus() would: the very next key press must reach the pane.
+        self.set_focus(self._focus_target(index))
+
+    def action_cycle(self, step: int) -> None:
+        self.action_pane((self.current + step) % len(PANE_IDS))
+
+    def action_train(self, action: str) -> None:
+        """t, space and x work from every pane, as if the Training pane had them."""
+        pane = self.training
+        {"start": pane.action_start, "pause": pane.action_pause, "stop": pane.action_stop}[action]()
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Quit; while a run is going ask first, then stop it and let it complete its record."""
+        if not self.training.running:
+            self.app.exit()
+            return
+
+        async def answered(quit_: bool | None) -> None:
+            if quit_:
+                await self.training.stop_and_wait()
+                self.app.exit()
+
+        self.app.push_screen(ConfirmQuit(), answered)

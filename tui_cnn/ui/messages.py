@@ -1,0 +1,85 @@
+"""Messages between the panes and from the training thread.
+
+Textual mutates a message while dispatching it (forwarding, stopping), so a message
+cannot itself be a frozen dataclass; each one carries frozen values instead (specs,
+trainer events, weight snapshots). Progress-like messages define `can_replace`, so a
+flood from the trainer coalesces into the latest one when the UI falls behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+from ..budget import Budget
+from ..events import Ended, EpochEnd, Started, Step
+from ..spec import Spec
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class WeightSnapshot:
+    """Weights as numpy arrays by layer index (converted in the training thread)."""
+
+    spec: Spec
+    step: int
+    epoch: int
+    arrays: Mapping[int, np.ndarray] = field(repr=False)
+    final: bool = False
+
+
+@dataclass
+class SpecChanged(Message):
+    """The editor made a new spec current (an edit, undo, redo, preset or file), with its budget."""
+
+    spec: Spec
+    budget: Budget
+
+
+@dataclass
+class RunStarted(Message):
+    event: Started
+
+
+@dataclass
+class RunStep(Message):
+    """The latest step and the recent ones, so dropping an older RunStep loses no curve points."""
+
+    event: Step
+    history: tuple[Step, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunStep)
+
+
+@dataclass
+class RunEpoch(Message):
+    event: EpochEnd
+
+
+@dataclass
+class RunWeights(Message):
+    snapshot: WeightSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunWeights)
+
+
+@dataclass
+class RunEnded(Message):
+    """Exactly one per run, also for runs that failed before training began."""
+
+    event: Ended
+    run_id: str | None
+
+
+@dataclass
+class DeviceFound(Message):
+    """The device's name, looked up off the event loop (it imports torch)."""
+
+    label: str

@@ -1,0 +1,516 @@
+"""The Training pane: settings, progress, live curves; the run itself in a thread worker.
+
+The core `Trainer` runs in a Textual thread worker and reports through its callback.
+The callback (still in the training thread) records the event in the runs store,
+turns tensors into numpy arrays, and posts a message; the UI stores the latest values
+and redraws on its own clock a few times a second, so a fast trainer cannot flood the
+event loop and a slow redraw cannot slow the trainer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Label, ProgressBar
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from ..budget import Budget, check_trainable
+from ..events import Ended, EpochEnd, Started, Step, Weights
+from ..spec import Spec
+from .chart import Series, y_range
+from .curves import CurveChart
+from .info import Info
+from .messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunWeights, WeightSnapshot
+from .modals import HyperParams
+
+if TYPE_CHECKING:
+    from ..train import TrainConfig
+
+HISTORY = 4_000  # step points kept for the curves (and epochs); older ones are dropped
+REDRAW_S = 0.5  # the pane redraws at most this often while training (twice a second)
+TRAIN_COLOR, VAL_COLOR = "#4e9ddb", "#f0a030"
+RUNNING = ("starting", "running", "paused", "stopping")
+
+
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03."""
+    seconds = max(0, round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def failed(message: str) -> Ended:
+    """The Ended of a run that could not start (bad data, no store, an exception)."""
+    return Ended("failed", message, 0, None, None, None, 0.0, 0.0)
+
+
+def weight_arrays(tensors: dict[int, Any]) -> dict[int, Any]:
+    """Tensors -> float32 numpy arrays, done in the training thread (the final state dict may be on the GPU)."""
+    return {i: t.detach().float().cpu().numpy() for i, t in tensors.items()}
+
+
+def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, Any]:
+    """The trained conv and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
+    if not state_dict:
+        return {}
+    return weight_arrays(
+        {
+            i: state_dict[f"{i}.weight"]
+            for i, layer in enumerate(spec.layers)
+            if layer.kind in ("conv", "linear") and f"{i}.weight" in state_dict
+        }
+    )
+
+
+class TrainingPane(Vertical, can_focus=True):
+    """Dataset, device, hyper-parameters, epoch and step progress, loss and accuracy curves."""
+
+    BINDINGS = [
+        Binding("t", "start", "Train", tooltip="train the architecture (runs land in the runs store)"),
+        Binding("space", "pause", "Pause", tooltip="pause or resume the run"),
+        Binding("x", "stop", "Stop", tooltip="stop the run; its record is kept"),
+        Binding("h", "settings", "Settings", tooltip="epochs, batch size, learning rate, optimizer, seed, dataset"),
+    ]
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: str,
+        runs_dir: str | None,
+        data_dir: str | None,
+        device_label: str | None,
+        show_volatile: bool,
+        torch_threads: int | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.dataset = dataset
+        self.runs_dir = runs_dir
+        self.data_dir = data_dir
+        self.device_label = device_label
+        self.fixed_label = device_label is not None
+        self.show_volatile = show_volatile
+        self.torch_threads = torch_threads
+        self.spec: Spec | None = None
+        self.problem: str | None = "no architecture yet"
+        self.num_classes = 10
+        self.state = "ready"
+        self.message = ""
+        self.run_id: str | None = None
+        self.started: Started | None = None
+        self.last_step: Step | None = None
+        self.epochs: deque[EpochEnd] = deque(maxlen=HISTORY)
+        self.steps: tuple[Step, ...] = ()
+        self._trainer: Any = None
+        self._stop_requested = False
+        self._worker: Worker | None = None
+        self._dirty = False
+        self._device: Any = None
+        self._gpu = ""  # the GPU's memory and utilisation, refreshed by a timer while training on CUDA
+        self._gpu_timer: Timer | None = None
+        self._enabled: tuple[object, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Info(id="train-head")
+        yield Info(id="train-config")
+        with Horizontal(classes="progress-row"):
+            yield Label("epoch", classes="progress-label")
+            yield ProgressBar(total=self.config.epochs, show_eta=False, show_percentage=False, id="epoch-bar")
+            yield Info(id="epoch-count", classes="progress-count")
+        with Horizontal(classes="progress-row"):
+            yield Label("step", classes="progress-label")
+            yield ProgressBar(total=1, show_eta=False, show_percentage=False, id="step-bar")
+            yield Info(id="step-count", classes="progress-count")
+        yield Info(id="train-stats")
+        with Horizontal(id="charts"):
+            yield CurveChart("loss", "{:.2f}", id="loss-chart")
+            yield CurveChart("acc", "{:.0%}", id="acc-chart")
+
+    def on_mount(self) -> None:
+        self.border_title = "Training"
+        self.set_interval(REDRAW_S, self._redraw_if_dirty)
+        if self.device_label is None:
+            self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+        self._redraw()
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING
+
+    def show_spec(self, spec: Spec, budget: Budget) -> None:
+        """The spec a start would train; an impossible one disables training, with the reason."""
+        self.spec = spec
+        self.problem = check_trainable(budget, self.num_classes)
+        self.set_class(self.problem is not None, "disabled")
+        self._redraw_head()  # the rest of the pane does not depend on the spec
+        self._refresh_enabled()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return None if self.running or self.problem else True
+        if action in ("pause", "stop"):
+            return True if self.running else None
+        if action == "settings":
+            return None if self.running else True
+        return True
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("a run is going: x stops it", timeout=3)
+            return
+        if self.problem or self.spec is None:
+            self.notify(f"cannot train: {self.problem}", severity="error", timeout=5)
+            return
+        spec = self.spec
+        self.state, self.message, self.run_id = "starting", "", None
+        self.started, self.last_step = None, None
+        self.steps = ()
+        self.epochs.clear()
+        self._trainer, self._stop_requested, self._gpu = None, False, ""
+        arch = spec.name if spec.name != "custom" else spec.line()
+        self._worker = self.run_worker(
+            partial(self._train, spec, self.dataset, self.config, arch),
+            thread=True,
+            group="train",
+            name="train",
+            exit_on_error=False,
+        )
+        self._changed()
+
+    def action_pause(self) -> None:
+        trainer = self._trainer
+        if trainer is None or self.state not in ("running", "paused"):
+            return
+        if self.state == "paused":
+            trainer.resume()
+            self.state = "running"
+        else:
+            trainer.pause()
+            self.state = "paused"
+        self._changed()
+
+    def action_stop(self) -> None:
+        if not self.running:
+            return
+        self.stop()
+        self._changed()
+
+    def stop(self) -> None:
+        """Ask the trainer to stop between steps; it still reports Ended and the record is completed."""
+        self._stop_requested = True
+        if self.running:
+            self.state = "stopping"
+        trainer = self._trainer
+        if trainer is not None:
+            trainer.stop()
+
+    async def stop_and_wait(self) -> None:
+        """Stop the run and wait until its thread has finished (and recorded it)."""
+        self.stop()
+        worker = self._worker
+        if worker is not None:
+            try:
+                await worker.wait()
+            except (WorkerFailed, WorkerCancelled):
+                pass  # the run's own Ended (or the failure message) was already posted
+
+    def action_settings(self) -> None:
+        if self.running:
+            self.notify("settings are fixed while a run is going", timeout=3)
+            return
+        from ..data import DATASETS
+
+        def chosen(result: tuple[TrainConfig, str] | None) -> None:
+            if result is not None:
+                self.config, self.dataset = result
+                self._redraw()
+
+        self.app.push_screen(HyperParams(self.config, self.dataset, list(DATASETS)), chosen)
+
+    def on_unmount(self) -> None:
+        self.stop()
+
+    # -- the training thread -------------------------------------------------------------
+
+    def _warm_up(self) -> None:
+        """In a thread at start: name the device, and pay torch's one-off costs before the first run.
+
+        The first optimizer a process builds imports half of torch (about 1 s here) and the
+        dataset is parsed once a process; done now, a press of t starts training at once.
+        Both hold the GIL in places, so they run while the user is still reading the screen.
+        """
+        try:
+            import torch
+
+            from ..data import DataError, load
+            from ..devices import describe, pick
+
+            device = pick(self.config.device)
+            self.post_message(DeviceFound(describe(device)))
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+            try:
+                load(self.dataset, self.data_dir, device="cpu")
+            except DataError:
+                pass  # training will say why
+        except Exception as exc:  # noqa: BLE001 - shown as the device label, never a traceback
+            self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
+
+    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str) -> None:
+        """Runs in a thread: record every event, convert weights, post to the UI."""
+        post = self.post_message
+        try:
+            from ..devices import set_torch_threads
+            from ..runs import RunStore
+            from ..train import Trainer
+
+            if self.torch_threads:
+                set_torch_threads(self.torch_threads)
+            store = RunStore.open(self.runs_dir)
+            recorder = store.recorder()
+
+            history: deque[Step] = deque(maxlen=HISTORY)
+
+            def on_event(event: Any) -> None:
+                recorder(event)
+                if isinstance(event, Step):
+                    history.append(event)
+                    post(RunStep(event, tuple(history)))
+                elif isinstance(event, Weights):
+                    post(RunWeights(WeightSnapshot(spec, event.step, event.epoch, weight_arrays(event.tensors))))
+                elif isinstance(event, EpochEnd):
+                    post(RunEpoch(event))
+                elif isinstance(event, Started):
+                    post(RunStarted(event))
+                elif isinstance(event, Ended):
+                    arrays = final_weights(event.state_dict, spec)
+                    if arrays:
+                        post(RunWeights(WeightSnapshot(spec, -1, event.epochs_done, arrays, final=True)))
+                    post(RunEnded(dataclasses.replace(event, state_dict=None), recorder.run_id))
+
+            trainer = Trainer(spec, dataset, config, on_event, arch=arch, data_dir=self.data_dir)
+            self._trainer = trainer
+            if self._stop_requested:
+                trainer.stop()
+            try:
+                trainer.run()
+            finally:
+                store.close()
+        except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
+            post(RunEnded(failed(f"{type(exc).__name__}: {exc}"), None))
+
+    # -- events from the training thread ---------------------------------------------------
+
+    @on(DeviceFound)
+    def device_found(self, message: DeviceFound) -> None:
+        if not self.fixed_label:
+            self.device_label = message.label
+            self._redraw()
+
+    @on(RunStarted)
+    def run_started(self, message: RunStarted) -> None:
+        self.started = message.event
+        if self.state == "starting":
+            self.state = "running"
+        if not self.fixed_label:
+            self.device_label = message.event.device_name
+        if message.event.device == "cuda" and not self.fixed_label:
+            self._watch_gpu()
+        # Everything alive now (torch, the model, the widgets) lives for the whole run: keep it
+        # out of the collector, whose full passes otherwise stall both threads for 50-150 ms.
+        gc.freeze()
+        self._changed()
+
+    @on(RunStep)
+    def run_step(self, message: RunStep) -> None:
+        self.last_step = message.event
+        self.steps = message.history
+        self._dirty = True
+
+    @on(RunEpoch)
+    def run_epoch(self, message: RunEpoch) -> None:
+        self.epochs.append(message.event)
+        self._dirty = True
+
+    @on(RunEnded)
+    def run_ended(self, message: RunEnded) -> None:
+        event = message.event
+        self.state = event.status
+        self.run_id = message.run_id
+        self._trainer = None
+        self.message = event.message
+        gc.unfreeze()  # the run's leftovers may be collected again, now that nothing is racing the UI
+        self._changed()
+
+    def _watch_gpu(self) -> None:
+        from ..devices import pick
+
+        self._device = pick(self.config.device)
+        if self._gpu_timer is None:
+            self._gpu_timer = self.set_interval(1.0, self._poll_gpu)
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._redraw()
+        self._refresh_enabled()
+
+    def _refresh_enabled(self) -> None:
+        # Coarse on purpose: a footer rebuild is a full repaint, so not on every state change.
+        enabled = (self.running, self.problem is None)
+        if enabled != self._enabled:  # the footer rebuilds itself on a refresh: only when it changes
+            self._enabled = enabled
+            self.screen.refresh_bindings()
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        self._redraw_head()
+        c = self.config
+        self.query_one("#train-config", Info).show(
+            Text.assemble(
+                ("epochs ", "dim"),
+                str(c.epochs),
+                ("  batch ", "dim"),
+                str(c.batch_size),
+                ("  lr ", "dim"),
+                f"{c.lr:g}",
+                ("  ", "dim"),
+                c.optimizer,
+                ("  seed ", "dim"),
+                str(c.seed),
+            )
+        )
+        self._redraw_progress()
+        self._redraw_stats()
+        self._redraw_charts()
+
+    def _status(self) -> Text:
+        """What the run is doing, then why it cannot start or how it ended, or the GPU's load."""
+        if self.state == "ready" and self.problem:
+            return Text(f"✗ cannot train: {self.problem}", style="bold red")
+        style = {
+            "ready": "dim",
+            "starting": "yellow",
+            "running": "bold green",
+            "paused": "bold yellow",
+            "stopping": "yellow",
+            "finished": "bold green",
+            "interrupted": "yellow",
+        }.get(self.state, "bold red")
+        text = Text(self.state, style=style)
+        if self.state == "ready":
+            text.append("  t: train", style="dim")
+        elif self.state == "starting":
+            text.append("  loading data and model…", style="dim")
+        elif self.running:
+            if self._gpu:
+                text.append(f"\n{self._gpu}", style="cyan")
+        else:
+            best = max((e.val_acc for e in self.epochs), default=None)
+            if best is not None:
+                text.append(f"  best val acc {best:.1%}")
+            if self.run_id and self.show_volatile:
+                text.append(f"  run {self.run_id}", style="dim")
+            if self.state != "finished" and self.message:
+                text.append(f"\n{self.message}", style=style)
+        return text
+
+    def _redraw_head(self) -> None:
+        head = Text.assemble((self.dataset, "bold"), ("  on ", "dim"), (self.device_label or "…", "bold"), "\n")
+        head.append_text(self._status())
+        self.query_one("#train-head", Info).show(head)
+
+    def _poll_gpu(self) -> None:
+        """Memory and utilisation of the GPU, once a second while a run is going (cheap NVML reads)."""
+        if not self.running or self._device is None:
+            return
+        from ..devices import stats
+
+        s = stats(self._device)
+        parts = []
+        if s.mem_used is not None and s.mem_total:
+            parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
+        if s.util is not None:
+            parts.append(f"util {s.util:.0f}%")
+        self._gpu = "  ".join(parts)
+        self._redraw_head()
+
+    def _redraw_progress(self) -> None:
+        epochs = self.started.epochs if self.started else self.config.epochs
+        steps = self.started.steps_per_epoch if self.started else 0
+        done = self.epochs[-1].epoch if self.epochs else 0
+        step = self.last_step.epoch_step if self.last_step else 0
+        if self.last_step and self.epochs and self.last_step.epoch <= done:
+            step = steps  # the epoch ended: its bar is full until the next step arrives
+        self.query_one("#epoch-bar", ProgressBar).update(total=max(epochs, 1), progress=done)
+        self.query_one("#step-bar", ProgressBar).update(total=max(steps, 1), progress=step)
+        self.query_one("#epoch-count", Info).show(f"{done}/{epochs}")
+        self.query_one("#step-count", Info).show(f"{step}/{steps}" if steps else "")
+
+    def _redraw_stats(self) -> None:
+        s, e = self.last_step, (self.epochs[-1] if self.epochs else None)
+        text = Text()
+        text.append("loss ", style="dim")
+        text.append(f"{s.loss:.3f}" if s else "-", style=TRAIN_COLOR)
+        text.append(" acc ", style="dim")
+        text.append(f"{s.acc:.1%}" if s else "-", style=TRAIN_COLOR)
+        text.append("  val loss ", style="dim")
+        text.append(f"{e.val_loss:.3f}" if e else "-", style=VAL_COLOR)
+        text.append(" acc ", style="dim")
+        text.append(f"{e.val_acc:.1%}" if e else "-", style=VAL_COLOR)
+        text.append("\n")
+        if not self.show_volatile:
+            text.append("samples/s ·  ETA ·  elapsed ·", style="dim")
+        elif s:
+            text.append(f"{s.samples_per_s:,.0f}", style="bold")
+            text.append(" samples/s  ETA ", style="dim")
+            text.append(clock(s.eta) if self.running else "-")
+            text.append("  elapsed ", style="dim")
+            text.append(clock(s.elapsed))
+        else:
+            text.append("samples/s -  ETA -", style="dim")
+        self.query_one("#train-stats", Info).show(text)
+
+    def _redraw_charts(self) -> None:
+        steps_per_epoch = self.started.steps_per_epoch if self.started else 1
+        epochs = self.started.epochs if self.started else self.config.epochs
+        x_max = max(1, steps_per_epoch * epochs)
+        xs = [s.step for s in self.steps]
+        val_x = [e.epoch * steps_per_epoch for e in self.epochs]
+        losses = [s.loss for s in self.steps] + [e.val_loss for e in self.epochs]
+        accs = [s.acc for s in self.steps] + [e.val_acc for e in self.epochs]
+        self.query_one("#loss-chart", CurveChart).plot(
+            (
+                Series(xs, [s.loss for s in self.steps], TRAIN_COLOR, "train"),
+                Series(val_x, [e.val_loss for e in self.epochs], VAL_COLOR, "val"),
+            ),
+            x_max,
+            y_range(losses, floor=0.0),
+        )
+        self.query_one("#acc-chart", CurveChart).plot(
+            (
+                Series(xs, [s.acc for s in self.steps], TRAIN_COLOR, "train"),
+                Series(val_x, [e.val_acc for e in self.epochs], VAL_COLOR, "val"),
+            ),
+            x_max,
+            y_range(accs, ceiling=1.0),
+        )
