@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
-from tui_cnn.data import load
 
 from tui_cnn.build import build_model
+from tui_cnn.data import load
 from tui_cnn.presets import resolve
 
 

@@ -6,6 +6,8 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .views import VIEWS
+
 # (command, help, selector of the widget that runs it, action)
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("Add a layer", "pick a layer kind and insert it after the selected layer", "#architecture", "add"),
@@ -34,6 +36,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("Show the Training pane", "focus it", "screen", "pane(2)"),
     ("Show the Kernels pane", "focus it", "screen", "pane(3)"),
     ("Help", "keys and what each pane is for", "screen", "help"),
+    *((view.title, view.help, "screen", f"view({i})") for i, view in enumerate(VIEWS)),
 )
 
 

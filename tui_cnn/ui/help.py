@@ -14,6 +14,7 @@ from .budget_pane import BudgetPane
 from .editor import ArchitecturePane, LayerList
 from .kernels import KernelsPane
 from .training_pane import TrainingPane
+from .views import VIEWS
 
 PANES: tuple[tuple[str, str, list[Binding]], ...] = (
     (
@@ -72,6 +73,13 @@ class HelpScreen(ModalScreen[None]):
         table.add_row(Text("Everywhere", style="bold"), "")
         for key, what in GLOBAL_KEYS:
             table.add_row(key, what)
+        if VIEWS:
+            table.add_row("", "")
+            table.add_row(
+                Text("Lessons", style="bold"), Text("views over the main screen; escape comes back", style="italic")
+            )
+            for view in VIEWS:
+                table.add_row(view.key, f"{view.title}: {view.help}")
         for title, about, bindings in PANES:
             table.add_row("", "")
             table.add_row(Text(title, style="bold"), Text(about, style="italic"))

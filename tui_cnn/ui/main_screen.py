@@ -32,6 +32,7 @@ from .kernels import KernelsPane
 from .messages import RunWeights, SpecChanged
 from .modals import ConfirmQuit
 from .training_pane import TrainingPane
+from .views import VIEWS
 
 if TYPE_CHECKING:
     from ..train import TrainConfig
@@ -58,6 +59,7 @@ class MainScreen(Screen):
         Binding("t", "train('start')", "Train", show=False),
         Binding("space", "train('pause')", "Pause", show=False),
         Binding("x", "train('stop')", "Stop", show=False),
+        *(Binding(view.key, f"view({i})", view.title, show=False) for i, view in enumerate(VIEWS)),
     ]
 
     def __init__(
@@ -162,6 +164,10 @@ class MainScreen(Screen):
         """t, space and x work from every pane, as if the Training pane had them."""
         pane = self.training
         {"start": pane.action_start, "pause": pane.action_pause, "stop": pane.action_stop}[action]()
+
+    def action_view(self, index: int) -> None:
+        """Open a lesson view over the main screen (escape comes back)."""
+        self.app.push_screen(VIEWS[index].make(self))
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
