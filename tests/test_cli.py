@@ -89,3 +89,21 @@ def test_presets_lists_every_preset(cli: CliRunner) -> None:
     assert [p["name"] for p in data["presets"]] == list(PRESETS)
     assert {p["name"]: p["params"] for p in data["presets"]}["simple_cnn"] == 5274
     assert "39,760" in cli.invoke(main, ["presets"]).stdout
+
+
+def test_runs_table_keeps_the_whole_run_id_at_80_columns() -> None:
+    from rich.console import Console
+
+    from tui_cnn.runs import RunRecord
+    from tui_cnn.tables import runs_table
+
+    record = RunRecord(
+        "20261125-060404-0c42", "conv 4 s2 | relu | conv 8 s2 | relu | flatten | linear 10", "", 5274, "mnist-5k",
+        {}, "cpu", "finished", 10, 0.95, 0.941, 0.1, 2.4, 29000.0, "", "",
+    )  # fmt: skip
+    console = Console(width=80, record=True)
+    console.print(runs_table([record]))
+    text = console.export_text()
+    assert "20261125-060404-0c42" in text
+    assert "94.1%" in text and "finished" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -171,9 +172,16 @@ def compare_table(results: list[dict]) -> Table:
 
 
 def runs_table(records: list[RunRecord]) -> Table:
-    table = Table("run", "arch", "params", "dataset", "status", "epochs", "val acc", "seconds", "samples/s")
-    for col in (2, 5, 6, 7, 8):
+    """One line a run, narrow enough for 80 columns (`runs show` and `--json` have the rest)."""
+    table = Table(
+        "run", "arch", "params", "dataset", "status", "epochs", "val acc", "time",
+        box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False,
+    )  # fmt: skip
+    for col in (2, 5, 6, 7):
         table.columns[col].justify = "right"
+    # The run id is what `runs show` takes: never cut it; the arch column gives way first.
+    for col in (0, 2, 3, 4, 5, 6, 7):
+        table.columns[col].no_wrap = True
     for r in records:
         table.add_row(
             r.run_id,
@@ -183,8 +191,7 @@ def runs_table(records: list[RunRecord]) -> Table:
             r.status,
             str(r.epochs_done),
             pct(r.final_val_acc),
-            f"{r.seconds:.1f}",
-            f"{r.samples_per_s:,.0f}",
+            f"{r.seconds:.1f}s",
         )
     if not records:
         table.caption = "no runs yet: try `cnn-tui train simple_cnn`"
