@@ -28,7 +28,28 @@ VIEWS: dict[str, tuple[str, tuple[int, int], Sequence[str], bool]] = {
     "mlp-trained": ("mlp", WIDE, ("4",), True),
     "help": ("simple_cnn", WIDE, ("question_mark",), False),
     "small": ("simple_cnn", SMALL, ("4",), True),
+    "matrix": ("simple_cnn", WIDE, ("m", "s", "right_square_bracket", "down", "right"), True),
+    "rf": ("simple_cnn", WIDE, ("f", "right_square_bracket", "right_square_bracket", "right"), False),
+    "features": ("simple_cnn", WIDE, ("i",), True),
+    "templates": ("simple_cnn", WIDE, ("w",), False),
+    "runs": ("simple_cnn", WIDE, ("r", "down"), False),
+    "mistakes": ("simple_cnn", WIDE, ("e",), False),
 }
+
+
+NEEDS_RUNS = {"templates", "runs", "mistakes"}  # views of stored runs: seeded with a trained mlp and simple_cnn
+
+
+def seed_runs(runs_dir: str, epochs: int) -> None:
+    """Train the seed's two models into the store, so the views of stored runs have something to show."""
+    from tui_cnn.presets import preset
+    from tui_cnn.runs import RunStore
+    from tui_cnn.train import Trainer
+
+    store = RunStore(runs_dir)
+    for arch in ("mlp", "simple_cnn"):
+        Trainer(preset(arch), "mnist-5k", TrainConfig(epochs=epochs, seed=0), store.recorder()).run()
+    store.close()
 
 
 async def shoot(name: str, out: Path, epochs: int, runs_dir: str) -> Path:
@@ -41,6 +62,7 @@ async def shoot(name: str, out: Path, epochs: int, runs_dir: str) -> Path:
             await app.workers.wait_for_complete()
             await pilot.pause()
         await pilot.press(*keys)
+        await app.workers.wait_for_complete()  # the lesson views load runs in workers
         await pilot.pause(0.6)  # past the panes' redraw ticks
         return Path(app.save_screenshot(f"{name}.svg", str(out)))
 
@@ -56,6 +78,8 @@ def main() -> None:
         parser.error(f"unknown views: {', '.join(sorted(unknown))}")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as runs_dir:
+        if NEEDS_RUNS & set(args.views or VIEWS):
+            seed_runs(runs_dir, args.epochs)
         for name in args.views or VIEWS:
             print(asyncio.run(shoot(name, args.out, args.epochs, runs_dir)))
 

@@ -18,6 +18,7 @@ from tui_cnn.lessons import (
     Mistake,
     activations,
     confusion,
+    confusion_heat,
     conv_matrix,
     conv_pattern,
     first_layer_maps,
@@ -446,3 +447,96 @@ def test_first_layer_maps_explain_what_has_no_picture() -> None:
     assert "no conv or linear" in str(first_layer_maps(seeded_model(nothing), nothing))
     broken = spec_of("linear 10 | conv 4")
     assert "layer 0 (linear 10): linear needs flat features" in str(first_layer_maps(nn.Sequential(), broken))
+
+
+# Mistakes as colours
+
+
+def test_confusion_heat_is_recall_on_the_diagonal_and_mistakes_off_it() -> None:
+    counts = torch.tensor([[8, 2, 0], [1, 9, 0], [0, 4, 6]])
+    heat = confusion_heat(counts)
+    assert heat[0] == pytest.approx([-0.8, 0.5, 0.0])  # recall 8/10; 2 of the worst mistake's 4
+    assert heat[1] == pytest.approx([0.25, -0.9, 0.0])
+    assert heat[2] == pytest.approx([0.0, 1.0, -0.6])  # the most frequent mistake is the reddest
+    assert confusion_heat(torch.eye(2, dtype=torch.int64) * 5) == [[-1.0, 0.0], [0.0, -1.0]]
+    assert confusion_heat(torch.zeros(2, 2, dtype=torch.int64)) == [[0.0, 0.0], [0.0, 0.0]]
+
+
+# The views' helpers: the seed's example, naming a cell, rebuilding a model from a snapshot
+
+
+def test_the_seed_matrix_is_the_four_by_nine_with_seeded_weights() -> None:
+    from tui_cnn.lessons import seed_matrix
+
+    m = seed_matrix()
+    assert m == conv_pattern((1, 3, 3), 1, 2)  # the same pattern (values are not compared)
+    assert (m.cells, m.nonzeros, m.distinct) == (36, 16, 4)
+    assert torch.equal(m.values, seed_matrix().values) and not torch.equal(m.values, seed_matrix(seed=1).values)
+    x = torch.randn(1, 3, 3)
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 1, 2)
+    assert torch.allclose(m.values @ x.flatten() + m.bias, conv(x.unsqueeze(0)).flatten(), atol=1e-6)
+
+
+def test_matrix_cell_names_the_unit_the_pixel_and_the_shared_weight() -> None:
+    from tui_cnn.lessons import MatrixCell, matrix_cell
+
+    seed = conv_pattern((1, 3, 3), 1, 2)
+    # Row 3 is the bottom-right output; column 8 the bottom-right pixel, under weight d (index 4).
+    assert matrix_cell(seed, 3, 8, 2) == MatrixCell((0, 1, 1), (0, 2, 2), (0, 0, 1, 1), 4)
+    assert matrix_cell(seed, 0, 2, 2) == MatrixCell((0, 0, 0), (0, 0, 2), None, 0)
+    m = conv_pattern((2, 5, 5), 3, 3, stride=2, padding=1)  # 3x3x3 outputs, 2x5x5 inputs
+    weights = torch.arange(1, 3 * 2 * 3 * 3 + 1).reshape(3, 2, 3, 3)
+    for row, col in [(0, 0), (13, 31), (26, 49), (9, 25), (17, 6)]:
+        cell = matrix_cell(m, row, col, 3)
+        index = m.pattern[row][col]
+        assert cell.out == tuple(int(v) for v in torch.unravel_index(torch.tensor(row), (3, 3, 3)))
+        assert cell.inp == tuple(int(v) for v in torch.unravel_index(torch.tensor(col), (2, 5, 5)))
+        if index:
+            assert int(weights[cell.weight]) == index
+            assert cell.uses == sum(r.count(index) for r in m.pattern)
+        else:
+            assert (cell.weight, cell.uses) == (None, 0)
+    with pytest.raises(ValueError, match="no cell"):
+        matrix_cell(seed, 4, 0, 2)
+
+
+@pytest.mark.parametrize("arch", ["simple_cnn", "bn_cnn", "mlp"])
+def test_model_from_is_seeded_or_loads_a_state_dict_and_stays_in_eval_mode(arch: str) -> None:
+    from tui_cnn.lessons import model_from
+
+    spec = preset(arch)
+    fresh = model_from(spec)
+    assert not fresh.training
+    again = model_from(spec).state_dict()
+    assert all(torch.equal(a, again[k]) for k, a in fresh.state_dict().items())
+    trained = seeded_model(spec, seed=7)
+    rebuilt = model_from(spec, trained.state_dict())
+    assert all(torch.equal(a, rebuilt.state_dict()[k]) for k, a in trained.state_dict().items())
+    x = torch.randn(1, 28, 28)
+    activations(rebuilt, x)
+    assert not rebuilt.training  # a look leaves it as it found it: in eval mode
+    assert torch.allclose(predict(rebuilt, x), predict(trained, x))
+
+
+def test_a_weights_event_carries_the_whole_state_dict(mnist5k) -> None:
+    from tui_cnn.data import Dataset
+    from tui_cnn.events import Weights
+    from tui_cnn.lessons import model_from
+    from tui_cnn.train import TrainConfig, Trainer
+
+    small = Dataset(
+        mnist5k.name, mnist5k.classes, mnist5k.x_train[:256], mnist5k.y_train[:256],
+        mnist5k.x_val[:64], mnist5k.y_val[:64], mnist5k.mean, mnist5k.std,
+    )  # fmt: skip
+    spec = preset("bn_cnn")  # batch norm: its running statistics are in the state dict, not the weights
+    events: list[object] = []
+    config = TrainConfig(epochs=1, batch_size=64, device="cpu", weights_every=0)
+    trainer = Trainer(spec, small, config, events.append)
+    trainer.run()
+    final = [e for e in events if isinstance(e, Weights)][-1]
+    assert final.state_dict is not None and set(final.state_dict) == set(trainer.model.state_dict())
+    assert "1.running_mean" in final.state_dict
+    assert all(final.tensors[i] is final.state_dict[f"{i}.weight"] for i in final.tensors)
+    x = small.x_val[0]
+    assert torch.allclose(predict(model_from(spec, final.state_dict), x), predict(trainer.model, x), atol=1e-6)

@@ -62,3 +62,45 @@ def test_token_soup_parses_or_errors_cleanly(words: list[str]) -> None:
         assert 1 <= result.column <= max(len(text), 1)
     else:
         assert isinstance(rows(result).ok, bool)
+
+
+wide = st.one_of(small, st.integers(1, 1_000_000))  # up to the language's MAX_WIDTH: most too big to build
+big_layer_text = st.one_of(
+    st.builds(lambda out, k, s: f"conv {out} k{k} s{s}", wide, st.integers(1, 9), st.integers(1, 4)),
+    st.builds(lambda out: f"linear {out}", wide),
+    st.builds(lambda k: f"maxpool {k}", st.integers(1, 4)),
+    st.sampled_from(["relu", "flatten", "bn", "dropout 0.1"]),
+)
+
+
+big_lines = st.lists(big_layer_text, min_size=1, max_size=6).map(" | ".join)
+big_shapes = st.tuples(small, st.integers(1, 64), st.integers(1, 64))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(line=big_lines, shape=big_shapes)
+def test_huge_specs_give_torchs_own_count_or_a_clean_error_without_allocating(
+    line: str, shape: tuple[int, int, int]
+) -> None:
+    """Widths up to a million: the model is built on the meta device (shapes, no memory) to get torch's count."""
+    from tui_cnn.budget import MAX_ACTIVATIONS, MAX_PARAMS
+    from tui_cnn.spec import SpecError
+
+    spec = parse_line(line, input_shape=shape)
+    assert isinstance(spec, Spec), spec
+    budget = rows(spec)
+    if not budget.ok:
+        assert budget.error.error and 0 <= budget.error.index < len(spec.layers)
+        try:
+            build_model(spec)
+        except SpecError as exc:
+            assert f"layer {budget.error.index}" in str(exc)
+        else:
+            raise AssertionError("an impossible spec was built")
+        return
+    assert budget.total_params <= MAX_PARAMS and all(r.activations <= MAX_ACTIVATIONS for r in budget.rows)
+    with torch.device("meta"):
+        model = build_model(spec).eval()
+        out = model(torch.zeros(2, *shape))
+    assert budget.total_params == sum(p.numel() for p in model.parameters())
+    assert tuple(out.shape[1:]) == budget.out_shape

@@ -191,3 +191,12 @@ def test_editing_makes_new_specs() -> None:
     assert spec.move(0, -1) is spec  # out of range: unchanged
     assert spec.set(3, Layer("linear", out=5)).layers[3].out == 5
     assert spec == preset("mlp")  # the original is untouched
+
+
+def test_file_errors_read_as_file_line_column(tmp_path) -> None:
+    """FILE:LINE:COLUMN, so an editor or terminal can jump to the place; whole-file errors name only the file."""
+    path = tmp_path / "net.spec"
+    path.write_text("name: net\nconv 4\nconv 4 | lnear 10\n")
+    assert str(read_spec(path)) == f"{path}:3:10: unknown layer 'lnear' (did you mean 'linear'?)"
+    missing = tmp_path / "missing.spec"
+    assert str(read_spec(missing)) == f"{missing}: cannot read it: No such file or directory"

@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
+from .logs import LogFile
 from .presets import preset, resolve
+from .runs import runs_root
+from .signals import ExitOnSignals
 from .spec import ParseError
 from .ui.commands import PaneCommands
 from .ui.main_screen import MainScreen
+from .ui.training_pane import TrainingPane
 
 if TYPE_CHECKING:
     from .train import TrainConfig
@@ -38,7 +42,7 @@ class CnnTuiApp(App):
         device_label: str | None = None,
         show_volatile: bool = True,
         spec_dir: str | Path | None = None,
-        torch_threads: int | None = 1,
+        torch_threads: int | None = None,
     ) -> None:
         """Options as on the command line; the keyword-only ones make tests and snapshots repeatable.
 
@@ -46,7 +50,9 @@ class CnnTuiApp(App):
             pass one to mask the machine's name.
         show_volatile: False masks what differs between identical runs: samples/s, ETA, times, run ids.
         spec_dir: where spec files are saved and listed for opening (default: the working directory).
-        torch_threads: torch's CPU threads in the training thread; 1 leaves a core to the UI.
+        torch_threads: torch's CPU threads in the training thread (None: torch's default, one per core).
+            Measured on 2 cores (benchmarks/app_overhead.py): with both, the app trains at 0.97x of
+            headless and the UI still answers within 40 ms; with 1, at 0.8x.
         """
         super().__init__()
         if config is None:
@@ -55,6 +61,7 @@ class CnnTuiApp(App):
             config = TrainConfig()
         spec = resolve(arch)
         self.arch_error = spec if isinstance(spec, ParseError) else None
+        self.log_file = LogFile(runs_root(runs_dir))  # tracebacks of failed runs, beside the runs store
         self.main = MainScreen(
             spec=preset("simple_cnn") if isinstance(spec, ParseError) else spec,
             config=config,
@@ -68,13 +75,21 @@ class CnnTuiApp(App):
         )
 
     def on_mount(self) -> None:
+        self.log_file.open()
         self.push_screen(self.main)
         if self.arch_error is not None:
             self.notify(f"{self.arch_error}; opened simple_cnn instead", severity="error", timeout=8)
 
+    def on_unmount(self) -> None:
+        self.log_file.close()
+
     async def action_quit(self) -> None:
         """ctrl+q asks first while a run is going, like q."""
         await self.main.action_quit()
+
+    def training_panes(self) -> list[TrainingPane]:
+        """The runs a signal must stop (none before the main screen is up)."""
+        return list(self.main.query(TrainingPane)) if self.main.is_mounted else []
 
 
 def run_app(
@@ -83,6 +98,17 @@ def run_app(
     config: TrainConfig | None = None,
     runs_dir: str | None = None,
     data_dir: str | None = None,
-) -> None:
-    """Open the app (what `cnn-tui` with no subcommand does)."""
-    CnnTuiApp(arch=arch, dataset=dataset, config=config, runs_dir=runs_dir, data_dir=data_dir).run()
+) -> int:
+    """Open the app (what `cnn-tui` with no subcommand does); returns the exit status.
+
+    SIGHUP (a dropped SSH session) and SIGTERM stop a run, let it complete its record,
+    then exit with 128 + the signal's number (see `signals`).
+    """
+    app = CnnTuiApp(arch=arch, dataset=dataset, config=config, runs_dir=runs_dir, data_dir=data_dir)
+
+    def leave(code: int) -> None:
+        app.exit(return_code=code)  # from the watchdog thread: exit only posts a message, which is thread-safe
+
+    with ExitOnSignals(app.training_panes, leave):
+        app.run()
+    return app.return_code or 0

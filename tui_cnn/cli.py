@@ -8,6 +8,7 @@ budget commands start instantly.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -36,7 +37,7 @@ class BadInput(click.ClickException):
 def _spec(arch: str, input_shape: str | None = None) -> Spec:
     spec = resolve(arch)
     if isinstance(spec, ParseError):
-        raise BadInput(f"{arch if len(arch) < 60 else 'architecture'}: {spec}")
+        raise BadInput(str(spec) if spec.path else f"{arch if len(arch) < 60 else 'architecture'}: {spec}")
     if input_shape:
         shape = parse_shape(input_shape)
         if isinstance(shape, ParseError):
@@ -125,9 +126,10 @@ def main(ctx: click.Context, arch: str, **opts: Any) -> None:
     _spec(arch)  # fail fast, before the screen is taken over
     from .app import run_app
 
-    run_app(
+    status = run_app(
         arch=arch, dataset=opts["dataset"], config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
     )
+    sys.exit(status)
 
 
 @main.command()
@@ -189,6 +191,7 @@ def presets(as_json: bool) -> None:
 def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
     """Train one architecture with progress on stderr; the run lands in the store."""
     from .budget import check_trainable, rows
+    from .logs import LogFile, details
     from .tables import TrainProgress
     from .train import Trainer
 
@@ -201,7 +204,7 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
     store = _store(opts["runs_dir"])
     recorder = store.recorder()
     name = _arch_name(arch, spec)
-    with TrainProgress(name, quiet=quiet) as progress:
+    with LogFile(store.root), TrainProgress(name, quiet=quiet) as progress:
 
         def on_event(event: Any) -> None:
             recorder(event)
@@ -210,6 +213,8 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
         trainer = Trainer(spec, data, config, on_event, arch=name)
         with StopOnSignals(trainer.stop):
             ended = trainer.run()
+        if ended.status == "failed":
+            logging.getLogger(__name__).error("run %s failed: %s", recorder.run_id, ended.message)
     result = {
         "run_id": recorder.run_id,
         "arch": name,
@@ -225,7 +230,8 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
         "status": ended.status,
     }
     if ended.status != "finished":
-        click.echo(f"{ended.status}: {ended.message}", err=True)
+        where = details(store.root) if ended.status == "failed" else ""
+        click.echo(f"{ended.status}: {ended.message}{where}", err=True)
     return recorder.run_id, ended, result
 
 

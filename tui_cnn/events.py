@@ -59,11 +59,16 @@ class EpochEnd:
 
 @dataclass(frozen=True)
 class Weights:
-    """A throttled CPU snapshot of the weight tensors, by layer index in the spec."""
+    """A throttled CPU snapshot of the weight tensors, by layer index in the spec.
+
+    `state_dict` is the whole model's (biases and batch-norm statistics too), so a
+    view can rebuild the model as it is now; `tensors` share its storage.
+    """
 
     step: int
     epoch: int
     tensors: dict[int, torch.Tensor] = field(repr=False)
+    state_dict: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ only by the functions that read a model, so `cnn-tui rf` starts instantly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -446,3 +446,78 @@ def first_layer_maps(
     if weight.shape[1] != math.prod(image):
         raise ValueError(f"model layer {index} takes {weight.shape[1]} features, the spec gives it {math.prod(image)}")
     return weight.reshape(weight.shape[0], *image).mean(1), params
+
+
+# The seed's own example: a 2x2 kernel sliding over a 3x3 image is a 4x9 matrix.
+SEED_EXAMPLE = "conv 1 k2 p0"
+SEED_INPUT = (1, 3, 3)
+
+
+def seed_matrix(seed: int = 0) -> ConvMatrix:
+    """The seed's 4x9 matrix, with the weights of a fresh 2x2 conv under `seed`."""
+    from .spec import parse_line
+
+    spec = parse_line(SEED_EXAMPLE, input_shape=SEED_INPUT)
+    assert isinstance(spec, Spec), spec
+    matrix = layer_matrix(spec, 0, in_shape=SEED_INPUT, seed=seed)
+    assert isinstance(matrix, ConvMatrix), matrix
+    return matrix
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """What one cell of an unrolled matrix connects, and which weight (if any) it holds."""
+
+    out: tuple[int, int, int]  # the output unit of its row: (channel, y, x)
+    inp: tuple[int, int, int]  # the input pixel of its column: (channel, y, x)
+    weight: tuple[int, int, int, int] | None  # (out, in, i, j) in the kernel, None for a structural zero
+    uses: int  # cells holding that same weight (0 for a structural zero)
+
+
+def matrix_cell(m: ConvMatrix, row: int, col: int, kernel: int) -> MatrixCell:
+    """Cell (row, col) of `m` (a conv with a kernel x kernel window) named: unit, pixel, weight, repeats."""
+    rows_, cols = m.shape
+    if not (0 <= row < rows_ and 0 <= col < cols):
+        raise ValueError(f"no cell ({row}, {col}) in a {rows_}x{cols} matrix")
+    _, ho, wo = m.out_shape
+    c, h, w = m.in_shape
+    out = (row // (ho * wo), row // wo % ho, row % wo)
+    inp = (col // (h * w), col // w % h, col % w)
+    index = m.pattern[row][col]
+    if not index:
+        return MatrixCell(out, inp, None, 0)
+    oc, j = divmod(index - 1, kernel)
+    oc, i = divmod(oc, kernel)
+    o, ci = divmod(oc, c)
+    return MatrixCell(out, inp, (o, ci, i, j), sum(r.count(index) for r in m.pattern))
+
+
+def model_from(spec: Spec, state_dict: Mapping[str, torch.Tensor] | None = None, seed: int = 0) -> nn.Sequential:
+    """The spec's model in eval mode on the CPU: with these weights, else freshly initialised under `seed`.
+
+    Eval mode for good: views look at it from worker threads, and `activations`
+    restores the mode it found, so two looks at once never leave it training.
+    """
+    import torch
+
+    from .build import build_model
+
+    if state_dict is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_model(spec)
+    else:
+        model = build_model(spec)
+        model.load_state_dict(dict(state_dict))
+    return model.eval()
+
+
+def confusion_heat(counts: torch.Tensor) -> list[list[float]]:
+    """A confusion matrix's colours, -1..1: each diagonal cell minus its class's recall (blue), each
+    other cell its count over the largest mistake count (red), so the mistakes stand out however few."""
+    rows_ = counts.tolist()
+    worst_count = max((v for i, row in enumerate(rows_) for j, v in enumerate(row) if i != j), default=0) or 1
+    return [
+        [-(v / (sum(row) or 1)) if i == j else v / worst_count for j, v in enumerate(row)]
+        for i, row in enumerate(rows_)
+    ]

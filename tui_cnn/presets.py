@@ -53,7 +53,7 @@ def resolve(arch: str) -> Spec | ParseError:
         if path.is_file():
             return read_spec(path)
         if "/" in text or path.suffix in (".spec", ".txt", ".cnn"):
-            return ParseError(f"no such spec file: {text}", 1, text)
+            return ParseError("no such spec file", line=0, path=text)
         if " " not in text and text.lower() not in KINDS:
             close = difflib.get_close_matches(text, PRESETS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""

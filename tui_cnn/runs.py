@@ -138,6 +138,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def runs_root(runs_dir: str | Path | None = None) -> Path:
+    """Where the store lives: `runs_dir`, else $CNN_TUI_HOME, else the platform's user data dir."""
+    if runs_dir:
+        return Path(runs_dir).expanduser()
+    env = os.environ.get("CNN_TUI_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cnn-tui"))
+
+
 class RunStore:
     """Runs in `root`/runs.sqlite3 and weights in `root`/weights; safe to share between threads."""
 
@@ -162,14 +174,7 @@ class RunStore:
     @classmethod
     def open(cls, runs_dir: str | Path | None = None) -> RunStore:
         """The store at `runs_dir`, else $CNN_TUI_HOME, else the platform's user data dir."""
-        if runs_dir:
-            return cls(runs_dir)
-        env = os.environ.get("CNN_TUI_HOME")
-        if env:
-            return cls(env)
-        import platformdirs
-
-        return cls(platformdirs.user_data_dir("cnn-tui"))
+        return cls(runs_root(runs_dir))
 
     def _setup(self) -> None:
         db = self._db

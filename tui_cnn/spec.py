@@ -122,10 +122,17 @@ class ParseError:
     message: str
     column: int = 1
     token: str = ""
-    line: int = 1
+    line: int = 1  # 0: about the whole file, not a place in it
     source: str = field(default="", compare=False)
+    path: str = field(default="", compare=False)  # the spec file, when the error is in one
 
     def __str__(self) -> str:
+        if self.path:  # FILE:LINE:COLUMN, the form editors and terminals jump to
+            return (
+                f"{self.path}:{self.line}:{self.column}: {self.message}"
+                if self.line
+                else f"{self.path}: {self.message}"
+            )
         where = f"line {self.line}, column {self.column}" if self.line > 1 else f"column {self.column}"
         return f"{where}: {self.message}"
 

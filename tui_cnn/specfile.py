@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from .spec import MAX_FILE_BYTES, ParseError, Spec, format_file, parse_file
@@ -14,17 +15,19 @@ def read_spec(path: Path) -> Spec | ParseError:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return ParseError(f"{path} is too large for a spec ({size:,} bytes, at most {MAX_FILE_BYTES:,})", 1)
+            return ParseError(
+                f"too large for a spec ({size:,} bytes, at most {MAX_FILE_BYTES:,})", line=0, path=str(path)
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        return ParseError(f"cannot read {path}: {exc.strerror or exc}", 1)
+        return ParseError(f"cannot read it: {exc.strerror or exc}", line=0, path=str(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return ParseError(f"{path} is not a text spec file (not UTF-8)", 1)
+        return ParseError("not a text spec file (not UTF-8)", line=0, path=str(path))
     result = parse_file(text, default_name=path.stem)
     if isinstance(result, ParseError):
-        return ParseError(f"{path.name}: {result.message}", result.column, result.token, result.line)
+        return replace(result, path=str(path))
     return result
 
 

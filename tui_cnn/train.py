@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import optimizers
 from .budget import check_trainable, rows
 from .build import build_model
 from .data import DataError, Dataset, load
@@ -96,20 +97,18 @@ class _NotStarted(Exception):
     """The run could not start: a bad config, dataset, device or spec."""
 
 
-def _make_optimizer(config: TrainConfig, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
-    params = model.parameters()
-    # One fused kernel per step instead of a loop over the parameters: 5-10% more samples/s
-    # for these small models on a 2-core CPU, and the recommended path on CUDA.
-    fused = {"fused": True} if device.type in ("cuda", "cpu") else {}
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
-    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, **fused)
+def _channels_last(spec: Spec, device: torch.device) -> bool:
+    """Whether the CPU's convolutions run faster on this model in channels-last layout.
+
+    Measured on 2 cores at batch 64: simple_cnn 1.2x, lenet5 1.15x, pool_cnn 3x faster;
+    with batch norm 2.8x slower (its CPU backward is slow in that layout), so not then.
+    """
+    kinds = {layer.kind for layer in spec.layers}
+    return device.type == "cpu" and "conv" in kinds and "bn" not in kinds
 
 
 def _cpu_copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}
+    return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for k, v in tensors.items()}
 
 
 class _Meter:
@@ -292,13 +291,13 @@ class Trainer:
             raise ValueError(problem)
         return data, device
 
-    def _weights(self) -> dict[int, torch.Tensor]:
+    def _weights(self) -> Weights:
+        """A CPU copy of the whole state dict; the conv and linear weights by layer index point into it."""
         assert self.model is not None
-        return {
-            i: self.model[i].weight.detach().to("cpu", copy=True)
-            for i, layer in enumerate(self.spec.layers)
-            if layer.kind in ("conv", "linear")
-        }
+        state = _cpu_copy(self.model.state_dict())
+        kinds = enumerate(layer.kind for layer in self.spec.layers)
+        tensors = {i: state[f"{i}.weight"] for i, kind in kinds if kind in ("conv", "linear")}
+        return Weights(self._step, self._epoch, tensors, state)
 
     def _train(self) -> None:
         config = self.config
@@ -309,7 +308,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         spec = dataclasses.replace(self.spec, input_shape=data.input_shape)
         self.model = model = build_model(spec).to(device)
-        optimizer = _make_optimizer(config, model, device)
+        if _channels_last(spec, device):
+            model.to(memory_format=torch.channels_last)
+        optimizer = optimizers.make(config.optimizer, model.parameters(), device, config.lr, config.weight_decay)
         forward = self._forward(model, device)
         autocast = self._autocast(device)
 
@@ -350,7 +351,7 @@ class Trainer:
                 with autocast:
                     logits = forward(xb)
                     loss = F.cross_entropy(logits, yb)
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 meter.add(loss, logits, yb)
@@ -360,7 +361,7 @@ class Trainer:
                     self._emit(self._step_event(meter, epoch, i + 1, self._active(clock), total_steps))
                     next_report = time.perf_counter() + config.report_every
                 if config.weights_every and now >= next_weights:
-                    self._emit(Weights(self._step, epoch, self._weights()))
+                    self._emit(self._weights())
                     next_weights = time.perf_counter() + config.weights_every
             train_time = self._active(clock)
             self._samples += meter.seen
@@ -374,7 +375,7 @@ class Trainer:
             self._best = val_acc if self._best is None else max(self._best, val_acc)
             throughput = meter.seen / train_time if train_time > 0 else 0.0
             self._emit(EpochEnd(epoch, train_loss, train_acc, val_loss, val_acc, self._active(clock), throughput))
-        self._emit(Weights(self._step, self._epochs_done, self._weights()))
+        self._emit(self._weights())
 
     def _active(self, clock: tuple[float, float]) -> float:
         """Seconds since `clock` (a start time and the paused total then), pauses left out."""

@@ -20,17 +20,22 @@ from ..spec import Spec
 
 if TYPE_CHECKING:
     import numpy as np
+    import torch
 
 
 @dataclass(frozen=True)
 class WeightSnapshot:
-    """Weights as numpy arrays by layer index (converted in the training thread)."""
+    """Weights as numpy arrays by layer index (converted in the training thread).
+
+    `state_dict` is the whole model's (CPU tensors), for the views that rebuild it.
+    """
 
     spec: Spec
     step: int
     epoch: int
     arrays: Mapping[int, np.ndarray] = field(repr=False)
     final: bool = False
+    state_dict: Mapping[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import logging
+import threading
 from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from ..budget import Budget, check_trainable
 from ..events import Ended, EpochEnd, Started, Step, Weights
+from ..logs import details
+from ..runs import runs_root
 from ..spec import Spec
 from .chart import Series, y_range
 from .curves import CurveChart
@@ -35,6 +39,8 @@ from .modals import HyperParams
 
 if TYPE_CHECKING:
     from ..train import TrainConfig
+
+log = logging.getLogger(__name__)
 
 HISTORY = 4_000  # step points kept for the curves (and epochs); older ones are dropped
 REDRAW_S = 0.5  # the pane redraws at most this often while training (twice a second)
@@ -121,6 +127,9 @@ class TrainingPane(Vertical, can_focus=True):
         self._gpu = ""  # the GPU's memory and utilisation, refreshed by a timer while training on CUDA
         self._gpu_timer: Timer | None = None
         self._enabled: tuple[object, ...] = ()
+        self.idle = threading.Event()  # clear while a training thread is alive: a signal handler waits on it
+        self.idle.set()
+        self.weights: WeightSnapshot | None = None  # the latest, for the lesson views that rebuild the model
 
     def compose(self) -> ComposeResult:
         yield Info(id="train-head")
@@ -184,6 +193,7 @@ class TrainingPane(Vertical, can_focus=True):
         self.epochs.clear()
         self._trainer, self._stop_requested, self._gpu = None, False, ""
         arch = spec.name if spec.name != "custom" else spec.line()
+        self.idle.clear()
         self._worker = self.run_worker(
             partial(self._train, spec, self.dataset, self.config, arch),
             thread=True,
@@ -213,12 +223,20 @@ class TrainingPane(Vertical, can_focus=True):
 
     def stop(self) -> None:
         """Ask the trainer to stop between steps; it still reports Ended and the record is completed."""
-        self._stop_requested = True
         if self.running:
             self.state = "stopping"
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        """`stop` touching no widget: safe from a signal handler or another thread."""
+        self._stop_requested = True
         trainer = self._trainer
         if trainer is not None:
             trainer.stop()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block (in a thread that is not the app's) until no run is going and its record is complete."""
+        return self.idle.wait(timeout)
 
     async def stop_and_wait(self) -> None:
         """Stop the run and wait until its thread has finished (and recorded it)."""
@@ -251,19 +269,17 @@ class TrainingPane(Vertical, can_focus=True):
     def _warm_up(self) -> None:
         """In a thread at start: name the device, and pay torch's one-off costs before the first run.
 
-        The first optimizer a process builds imports half of torch (about 1 s here) and the
-        dataset is parsed once a process; done now, a press of t starts training at once.
-        Both hold the GIL in places, so they run while the user is still reading the screen.
+        torch and the trainer are imported and the dataset is parsed once a process; done
+        now, a press of t starts training at once. Both hold the GIL in places, so they run
+        while the user is still reading the screen.
         """
         try:
-            import torch
-
+            from .. import train  # noqa: F401 - imported for its cost, now rather than at the first t
             from ..data import DataError, load
             from ..devices import describe, pick
 
             device = pick(self.config.device)
             self.post_message(DeviceFound(describe(device)))
-            torch.optim.Adam([torch.zeros(1, requires_grad=True)])
             try:
                 load(self.dataset, self.data_dir, device="cpu")
             except DataError:
@@ -292,15 +308,20 @@ class TrainingPane(Vertical, can_focus=True):
                     history.append(event)
                     post(RunStep(event, tuple(history)))
                 elif isinstance(event, Weights):
-                    post(RunWeights(WeightSnapshot(spec, event.step, event.epoch, weight_arrays(event.tensors))))
+                    arrays = weight_arrays(event.tensors)
+                    post(RunWeights(WeightSnapshot(spec, event.step, event.epoch, arrays, state_dict=event.state_dict)))
                 elif isinstance(event, EpochEnd):
                     post(RunEpoch(event))
                 elif isinstance(event, Started):
                     post(RunStarted(event))
                 elif isinstance(event, Ended):
+                    if event.status == "failed":
+                        log.error("run %s failed: %s", recorder.run_id, event.message)
+                        event = dataclasses.replace(event, message=event.message + details(runs_root(self.runs_dir)))
                     arrays = final_weights(event.state_dict, spec)
                     if arrays:
-                        post(RunWeights(WeightSnapshot(spec, -1, event.epochs_done, arrays, final=True)))
+                        snapshot = WeightSnapshot(spec, -1, event.epochs_done, arrays, True, event.state_dict)
+                        post(RunWeights(snapshot))
                     post(RunEnded(dataclasses.replace(event, state_dict=None), recorder.run_id))
 
             trainer = Trainer(spec, dataset, config, on_event, arch=arch, data_dir=self.data_dir)
@@ -312,7 +333,10 @@ class TrainingPane(Vertical, can_focus=True):
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
-            post(RunEnded(failed(f"{type(exc).__name__}: {exc}"), None))
+            log.exception("the training thread failed")
+            post(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
+        finally:
+            self.idle.set()
 
     # -- events from the training thread ---------------------------------------------------
 
@@ -346,6 +370,11 @@ class TrainingPane(Vertical, can_focus=True):
     def run_epoch(self, message: RunEpoch) -> None:
         self.epochs.append(message.event)
         self._dirty = True
+
+    @on(RunWeights)
+    def run_weights(self, message: RunWeights) -> None:
+        """Keep the latest snapshot (the message goes on to the main screen for the Kernels pane)."""
+        self.weights = message.snapshot
 
     @on(RunEnded)
     def run_ended(self, message: RunEnded) -> None:

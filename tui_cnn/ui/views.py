@@ -13,6 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .features_screen import FeaturesScreen
+from .matrix_screen import MatrixScreen
+from .mistakes_screen import MistakesScreen
+from .rf_screen import RFScreen
+from .runs_screen import RunsScreen
+from .templates_screen import TemplatesScreen
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -28,4 +35,11 @@ class View:
 
 
 # Views register here, one entry each (key, title, help, factory).
-VIEWS: tuple[View, ...] = ()
+VIEWS: tuple[View, ...] = (
+    View("m", "Conv as a matrix", "a conv layer unrolled: mostly zeros, a few weights repeated", MatrixScreen),
+    View("f", "Receptive fields", "how much of the digit one unit of each layer sees", RFScreen),
+    View("i", "Feature maps", "a digit through the network: every layer's activations, the prediction", FeaturesScreen),
+    View("w", "Templates vs kernels", "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels", TemplatesScreen),
+    View("r", "Runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
+    View("e", "Mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
+)

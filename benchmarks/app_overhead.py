@@ -1,0 +1,277 @@
+"""What the app costs training: samples/s in the app against headless, UI lag, key latency, memory.
+
+    python benchmarks/app_overhead.py                    # simple_cnn, mnist-5k, 20 epochs, batch 64, 3 rounds
+    python benchmarks/app_overhead.py --long-epochs 0    # without the 200-epoch memory runs
+
+Every measurement is its own process, so its resident memory and torch's thread pool
+are its own, and each round runs headless, the app watched and the app with keys one
+after the other, so a busy machine slows all alike; the figures are medians.
+
+- Headless is what `cnn-tui train` does: the core `Trainer` in the main thread with
+  torch's default thread pool, every event recorded in a runs store.
+- The app is `CnnTuiApp(...).run_test()` with its defaults, after its start-up warm-up,
+  training on a press of `t`. "Watched": nothing is pressed. "With keys": `2` and `3`
+  (focus the Budget, then the Training pane) every `--key-every` seconds, sent through
+  the driver as a terminal's input thread sends them; a key's latency runs from the
+  send to the first paint after its action ran.
+- Event-loop lag, in both app runs: how late each tick of a 10 ms `set_interval` timer
+  comes (the gap between ticks less 10 ms).
+- Resident memory (RSS) while training; and in the long runs (mlp, batch 512, 200
+  epochs), at epoch 10 against the last: flat when nothing accumulates.
+
+samples/s is the trainer's own figure (training time only, as stored in the runs
+store), the same for all. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LAG_TICK = 0.01  # seconds: the timer whose delay measures the event loop's lag
+KEY_EVERY = 0.5  # seconds between key presses while training
+SAMPLE_EVERY = 0.05  # seconds between the benchmark's own looks at the app (memory, epochs)
+RSS_AT = 10  # the long run's early epoch, compared with its last
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MiB (from /proc: no dependency)."""
+    with open("/proc/self/statm", "rb") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def config(args: argparse.Namespace) -> Any:
+    from tui_cnn.train import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+
+
+def stored(runs: str, run_id: str | None) -> dict[str, Any]:
+    """The run's record: both sides report the trainer's own samples/s from there."""
+    from tui_cnn.runs import RunStore
+
+    store = RunStore.open(runs)
+    try:
+        record = store.get(run_id or "")
+        if record is None:
+            return {"status": "missing", "samples_per_s": 0.0, "val_acc": None}
+        return {"status": record.status, "samples_per_s": record.samples_per_s, "val_acc": record.final_val_acc}
+    finally:
+        store.close()
+
+
+# -- children: one measurement each ------------------------------------------------------------
+
+
+def headless(args: argparse.Namespace, runs: str) -> dict[str, Any]:
+    """As `cnn-tui train` does it: the Trainer in the main thread, torch's default threads."""
+    from tui_cnn.events import EpochEnd
+    from tui_cnn.presets import resolve
+    from tui_cnn.runs import RunStore
+    from tui_cnn.train import Trainer
+
+    store = RunStore.open(runs)
+    recorder = store.recorder()
+    at: dict[int, float] = {}
+
+    def on_event(event: Any) -> None:
+        recorder(event)
+        if isinstance(event, EpochEnd):
+            at[event.epoch] = rss_mb()
+
+    Trainer(resolve(args.arch), args.dataset, config(args), on_event).run()
+    store.close()
+    return {**stored(runs, recorder.run_id), "rss_mb": max(at.values()), "rss_by_epoch": at}
+
+
+async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
+    from textual import events
+
+    from tui_cnn.app import CnnTuiApp
+
+    threads = {} if args.app_threads is None else {"torch_threads": args.app_threads or None}
+    app = CnnTuiApp(arch=args.arch, dataset=args.dataset, config=config(args), runs_dir=runs, **threads)
+    ticks: list[float] = []
+    keys: list[float] = []
+    rss: list[float] = []
+    at: dict[int, float] = {}
+    pressed = 0.0
+    acted, painted = asyncio.Event(), asyncio.Event()
+
+    def press(key: str) -> None:
+        """A key as the terminal's input thread delivers one (pilot.press would wait for an idle app)."""
+        app._driver.send_message(events.Key(key, key))
+
+    def switch(index: int) -> None:
+        """The key's action (switch panes): from now on the next paint shows its effect."""
+        switch_pane(index)
+        acted.set()
+
+    def display(*a: Any, **k: Any) -> None:
+        """The app's paint: the first one after the key's action ends that key's latency."""
+        paint(*a, **k)
+        if pressed and acted.is_set() and not painted.is_set():
+            keys.append(time.perf_counter() - pressed)
+            painted.set()
+
+    paint, app._display = app._display, display
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.main.training
+        switch_pane, app.main.action_pane = app.main.action_pane, switch
+        while any(w.group == "warm-up" and not w.is_finished for w in app.workers):
+            await asyncio.sleep(0.05)
+        timer = app.set_interval(args.lag_tick, lambda: ticks.append(time.perf_counter()))
+        press("t")
+        while pane.state in ("ready", "starting"):
+            await asyncio.sleep(0.005)
+        del ticks[:]
+        ui_cpu, wall = time.thread_time(), time.perf_counter()
+        next_key, target = wall + (args.key_every or float("inf")), 1
+        while pane.running:
+            await asyncio.sleep(SAMPLE_EVERY)
+            rss.append(rss_mb())
+            at.setdefault(len(pane.epochs), rss[-1])
+            if time.perf_counter() < next_key:
+                continue
+            acted.clear()
+            painted.clear()
+            pressed = time.perf_counter()
+            press(str(target + 1))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(painted.wait(), 1.0)
+            pressed = 0.0
+            assert app.main.current == target, "the key press did not switch panes"
+            target = 3 - target  # Budget (index 1), then Training (2), ...
+            next_key = time.perf_counter() + args.key_every
+        timer.stop()
+        ui_share = (time.thread_time() - ui_cpu) / (time.perf_counter() - wall)
+        run_id = pane.run_id
+        await pilot.press("q")
+    lags = [max(0.0, b - a - args.lag_tick) * 1000 for a, b in zip(ticks, ticks[1:], strict=False)]
+    return {
+        **stored(runs, run_id),
+        "rss_mb": max(rss, default=rss_mb()),
+        "rss_by_epoch": {k: v for k, v in at.items() if k},
+        "lags_ms": lags,
+        "keys_ms": [k * 1000 for k in keys],
+        "ui_cpu_share": ui_share,
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as runs:
+        result = headless(args, runs) if args.child == "headless" else asyncio.run(in_app(args, runs))
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+# -- the parent: alternate children, summarise -------------------------------------------------
+
+
+def spawn(kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: int, key_every: float = 0) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arch", arch]
+    cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch)]
+    cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick)]
+    if args.app_threads is not None:
+        cmd += ["--app-threads", str(args.app_threads)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    if result["status"] != "finished":
+        raise SystemExit(f"{kind} run did not finish: {result}")
+    return result
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def long_run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Resident memory early and late in a long run: flat if nothing accumulates."""
+    r = spawn(kind, args, args.long_arch, args.long_epochs, args.long_batch_size)
+    by_epoch = {int(k): v for k, v in r["rss_by_epoch"].items()}
+    early, last = by_epoch[min(RSS_AT, args.long_epochs)], by_epoch[max(by_epoch)]
+    return {
+        "arch": args.long_arch,
+        "epochs": args.long_epochs,
+        "batch_size": args.long_batch_size,
+        f"rss_mb_epoch_{RSS_AT}": round(early, 1),
+        f"rss_mb_epoch_{max(by_epoch)}": round(last, 1),
+        "growth_mb": round(last - early, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="simple_cnn")
+    parser.add_argument("--dataset", default="mnist-5k")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of headless, app watched, app with keys")
+    parser.add_argument("--key-every", type=float, default=KEY_EVERY, help="seconds between key presses")
+    parser.add_argument("--lag-tick", type=float, default=LAG_TICK, help="the lag timer's interval in seconds")
+    parser.add_argument("--long-arch", default="mlp", help="architecture of the long memory run")
+    parser.add_argument("--long-epochs", type=int, default=200, help="epochs of the memory run (0: skip)")
+    parser.add_argument("--long-batch-size", type=int, default=512)
+    parser.add_argument("--app-threads", type=int, help="torch threads in the app (default: its own; 0: torch's)")
+    parser.add_argument("--child", choices=("headless", "app"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    runs: dict[str, list[dict[str, Any]]] = {"headless": [], "app": [], "app_keys": []}
+    for _ in range(args.repeat):
+        runs["headless"].append(spawn("headless", args, args.arch, args.epochs, args.batch_size))
+        runs["app"].append(spawn("app", args, args.arch, args.epochs, args.batch_size))
+        runs["app_keys"].append(spawn("app", args, args.arch, args.epochs, args.batch_size, args.key_every))
+    speed = {k: statistics.median(r["samples_per_s"] for r in v) for k, v in runs.items()}
+    lags = [lag for r in runs["app"] + runs["app_keys"] for lag in r["lags_ms"]]
+    keys = [k for r in runs["app_keys"] for k in r["keys_ms"]]
+    figures: dict[str, Any] = {
+        "benchmark": "app_overhead",
+        "arch": args.arch,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "repeat": args.repeat,
+        "headless_samples_per_s": round(speed["headless"]),
+        "app_samples_per_s": round(speed["app"]),
+        "app_vs_headless": round(speed["app"] / speed["headless"], 3),
+        "app_keys_samples_per_s": round(speed["app_keys"]),
+        "app_keys_vs_headless": round(speed["app_keys"] / speed["headless"], 3),
+        "key_every_s": args.key_every,
+        "lag_ms_p50": round(pct(lags, 0.5), 2),
+        "lag_ms_p95": round(pct(lags, 0.95), 2),
+        "lag_ms_max": round(max(lags), 2),
+        "lag_ticks": len(lags),
+        "key_ms_median": round(statistics.median(keys), 2),
+        "key_ms_max": round(max(keys), 2),
+        "keys": len(keys),
+        "ui_cpu_share_median": round(statistics.median(r["ui_cpu_share"] for r in runs["app"]), 3),
+        "headless_rss_mb": round(statistics.median(r["rss_mb"] for r in runs["headless"]), 1),
+        "app_rss_mb": round(statistics.median(r["rss_mb"] for r in runs["app"]), 1),
+    }
+    if args.long_epochs:
+        figures["headless_long"] = long_run("headless", args)
+        figures["app_long"] = long_run("app", args)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

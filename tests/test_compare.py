@@ -1,0 +1,164 @@
+"""Runs compared: a run's spec and model back from the store, ratios, and the log-scale scatter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from tui_cnn.compare import (
+    Axis,
+    accuracy_axis,
+    compare,
+    load_model,
+    newest,
+    params_axis,
+    run_spec,
+    scatter,
+    short_count,
+)
+from tui_cnn.data import Dataset
+from tui_cnn.lessons import confusion
+from tui_cnn.presets import preset
+from tui_cnn.runs import RunRecord, RunStore, StoreError
+from tui_cnn.spec import Spec
+from tui_cnn.train import TrainConfig, Trainer
+
+
+def record(run_id: str = "r1", arch: str = "mlp", **changes: object) -> RunRecord:
+    line = preset(arch).line() if arch in ("mlp", "simple_cnn") else arch
+    fields = {
+        "run_id": run_id,
+        "arch": arch,
+        "line": line,
+        "params": 39_760 if arch == "mlp" else 5_274,
+        "dataset": "mnist-5k",
+        "config": {},
+        "device": "CPU",
+        "status": "finished",
+        "epochs_done": 1,
+        "best_val_acc": 0.9,
+        "final_val_acc": 0.9,
+        "train_loss": 0.4,
+        "seconds": 2.0,
+        "samples_per_s": 2000.0,
+        "created": "2026-01-01T00:00:00+00:00",
+        "message": "",
+        **changes,
+    }
+    return RunRecord(**fields)
+
+
+def test_a_runs_spec_keeps_its_preset_name_and_layers() -> None:
+    spec = run_spec(record(arch="simple_cnn"))
+    assert isinstance(spec, Spec)
+    assert (spec.name, spec.layers, spec.input_shape) == ("simple_cnn", preset("simple_cnn").layers, (1, 28, 28))
+    custom = run_spec(record(arch="conv 4 s2 | relu | flatten | linear 10"))
+    assert isinstance(custom, Spec) and custom.name == "custom"
+    assert custom.line() == "conv 4 s2 | relu | flatten | linear 10"
+    named = run_spec(record(arch="my_cnn", line="conv 4 | relu | flatten | linear 10"))
+    assert isinstance(named, Spec) and named.name == "my_cnn"
+    assert not isinstance(run_spec(record(arch="x", line="conv 4 | nonsense")), Spec)
+
+
+def test_newest_is_the_first_finished_run_of_that_arch() -> None:
+    runs = [
+        record("r4", "simple_cnn", status="failed"),
+        record("r3", "mlp"),
+        record("r2", "simple_cnn"),
+        record("r1", "simple_cnn"),
+    ]
+    assert newest(runs, "simple_cnn").run_id == "r2"
+    assert newest(runs, "mlp").run_id == "r3"
+    assert newest(runs, "lenet5") is None
+    assert newest(runs, "simple_cnn", status="failed").run_id == "r4"
+
+
+def test_compare_gives_the_seeds_parameter_gap_and_accuracy_points() -> None:
+    mlp, cnn = record("a", "mlp", final_val_acc=0.93, seconds=4.0), record("b", "simple_cnn", final_val_acc=0.95)
+    result = compare(mlp, cnn)
+    assert result.params_ratio == pytest.approx(39_760 / 5_274)  # 7.5x fewer
+    assert result.acc_points == pytest.approx(2.0)
+    assert result.time_ratio == pytest.approx(0.5)
+    unfinished = compare(mlp, replace(cnn, final_val_acc=None, seconds=0.0))
+    assert (unfinished.acc_points, unfinished.time_ratio) == (None, None)
+
+
+def test_the_params_axis_is_log10_in_whole_decades() -> None:
+    axis = params_axis([5_274, 39_760])
+    assert (axis.lo, axis.hi, axis.log) == (1_000, 100_000, True)
+    # 100 cells over two decades: 10k sits in the middle, 5,274 and 39,760 at their log10 places.
+    assert axis.place(10_000, 101) == 50
+    assert axis.place(5_274, 101) == round((math.log10(5_274) - 3) * 50) == 36
+    assert axis.place(39_760, 101) == round((math.log10(39_760) - 3) * 50) == 80
+    assert axis.place(10, 101) == 0 and axis.place(10**9, 101) == 100  # clamped
+    assert params_axis([1_000]) == Axis(1_000, 10_000, log=True)
+    assert params_axis([]) == Axis(1_000, 10_000, log=True)
+
+
+def test_the_accuracy_axis_starts_on_five_points_below_the_lowest() -> None:
+    assert accuracy_axis([0.93, 0.951]) == Axis(0.9, 1.0)
+    assert accuracy_axis([0.87]) == Axis(0.85, 1.0)
+    assert accuracy_axis([0.99]) == Axis(0.95, 1.0)
+    assert Axis(0.9, 1.0).place(0.95, 11) == 5
+
+
+def test_short_counts() -> None:
+    assert [short_count(n) for n in (100, 1_000, 10_000, 1_000_000, 2_500)] == ["100", "1k", "10k", "1M", "2.5k"]
+
+
+def test_the_seeds_point_equal_accuracy_on_one_row_far_apart_in_params() -> None:
+    plot = scatter([(5_274, 0.95, "simple_cnn"), (39_760, 0.95, "mlp"), (39_760, None, "failed")], 41, 11)
+    cnn, mlp = plot.marks
+    assert [m.index for m in plot.marks] == [0, 1]  # the run without an accuracy is not plotted
+    assert (cnn.key, mlp.key) == ("1", "2")
+    assert cnn.row == mlp.row == 5  # 95% halfway between 90% and 100%
+    assert cnn.col == plot.x.place(5_274, 41) == 14 and mlp.col == 32
+    assert (cnn.label, cnn.label_col) == (" simple_cnn", 15)
+    assert (mlp.label, mlp.label_col) == (" mlp", 33)
+    assert plot.x_ticks == [(0, "1k"), (20, "10k"), (40, "100k")]
+    assert plot.y_ticks == [(10, "90%"), (5, "95%"), (0, "100%")]
+
+
+def test_scatter_labels_go_right_else_left_else_nowhere() -> None:
+    # 30 cells over two decades (1k..100k): 14.5 cells a decade.
+    points = [(1_000, 0.9, "aaaa"), (3_036, 0.9, "bb"), (2_594, 0.9, "cc"), (27_700, 0.9, "ee"), (23_950, 0.9, "dd")]
+    plot = scatter([*points, (100_000, 1.0, "edge")], 30, 5)
+    a, b, c, e, d, edge = plot.marks
+    assert [m.col for m in plot.marks] == [0, 7, 6, 21, 20, 29]
+    assert (a.label_col, b.label_col) == (1, 8)  # free cells to the right
+    assert c.label_col is None  # right: b's mark; left: a's label
+    assert (e.label_col, d.label_col) == (22, 17)  # d's right is e's mark: its label goes left
+    assert (edge.row, edge.label_col) == (0, 29 - len(" edge"))  # 100% on top, no room on the right
+    assert {m.row for m in plot.marks[:5]} == {3}  # 90% on 85%..100% over 5 rows
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset) -> tuple[RunStore, str]:
+    store = RunStore(tmp_path_factory.mktemp("runs"))
+    recorder = store.recorder()
+    Trainer(preset("simple_cnn"), mnist5k, TrainConfig(epochs=1, device="cpu"), recorder).run()
+    return store, recorder.run_id
+
+
+def test_load_model_gives_the_trained_weights(trained: tuple[RunStore, str], mnist5k: Dataset) -> None:
+    store, run_id = trained
+    run = store.get(run_id)
+    model = load_model(store, run)
+    assert not model.training
+    assert torch.equal(model[0].weight, store.load_weights(run_id)["0.weight"])
+    counts = confusion(model, mnist5k)
+    assert int(counts.sum()) == 1_000
+    assert int(counts.trace()) / 1_000 == pytest.approx(run.final_val_acc, abs=1e-6)
+
+
+def test_load_model_says_why_it_cannot(trained: tuple[RunStore, str], tmp_path: Path) -> None:
+    store, run_id = trained
+    run = store.get(run_id)
+    with pytest.raises(StoreError, match="do not fit"):
+        load_model(store, replace(run, line="conv 8 | relu | flatten | linear 10"))
+    with pytest.raises(StoreError, match="no saved weights"):
+        load_model(store, replace(run, run_id="nothing-here"))

@@ -1,0 +1,176 @@
+"""Runs side by side: a run's architecture and model, the runs to compare, and where each lands
+on the params-vs-accuracy scatter.
+
+The scatter's x axis is log10 of the parameter count, so 5,274 and 39,760 parameters sit
+almost a decade apart while equal accuracies share a row: the seed's point at a glance.
+Everything here is plain data (cells, ratios); the runs screen only draws it. torch is
+imported only by `load_model`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .runs import RunRecord, RunStore, StoreError
+from .spec import ParseError, Spec, parse_line
+
+if TYPE_CHECKING:
+    from torch import nn
+
+KEYS = "123456789abcdefghijklmnopqrstuvwxyz"  # a scatter point's key, the same as its row in the runs table
+
+
+def run_spec(record: RunRecord) -> Spec | ParseError:
+    """The architecture a run trained, named as the run was (a preset or file name), else custom.
+
+    A run records its arch (the spec's name, or its line when it had none) and its line;
+    every dataset here is 1x28x28, the default input shape.
+    """
+    name = record.arch if record.arch and "|" not in record.arch and " " not in record.arch else "custom"
+    return parse_line(record.line, name=name)
+
+
+def load_model(store: RunStore, record: RunRecord) -> nn.Sequential:
+    """The run's trained model on the CPU in eval mode; StoreError if its weights are missing or do not fit."""
+    from .lessons import model_from
+
+    spec = run_spec(record)
+    if isinstance(spec, ParseError):
+        raise StoreError(f"run {record.run_id} has an architecture this version cannot read: {spec}")
+    try:
+        return model_from(spec, store.load_weights(record.run_id))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise StoreError(f"the weights of run {record.run_id} do not fit {record.line}: {first[:200]}") from exc
+
+
+def newest(records: Sequence[RunRecord], arch: str, status: str = "finished") -> RunRecord | None:
+    """The newest run of `arch` with this status (records come newest first, as `RunStore.runs` gives them)."""
+    return next((r for r in records if r.arch == arch and r.status == status), None)
+
+
+def accuracy(record: RunRecord) -> float | None:
+    """The accuracy a run is judged by: its final validation accuracy (None before its first epoch)."""
+    return record.final_val_acc
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Run b against run a: how many times the parameters and time, and the accuracy gap."""
+
+    params_ratio: float  # a.params / b.params: above 1, b is that many times smaller
+    acc_points: float | None  # (b - a) val accuracy in percentage points
+    time_ratio: float | None  # b.seconds / a.seconds
+
+
+def compare(a: RunRecord, b: RunRecord) -> Comparison:
+    acc_a, acc_b = accuracy(a), accuracy(b)
+    points = (acc_b - acc_a) * 100 if acc_a is not None and acc_b is not None else None
+    time_ratio = b.seconds / a.seconds if a.seconds > 0 and b.seconds > 0 else None
+    return Comparison(a.params / b.params if b.params else math.inf, points, time_ratio)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A value range mapped onto `cells` cells, linearly or by log10."""
+
+    lo: float
+    hi: float
+    log: bool = False
+
+    def _unit(self, value: float) -> float:
+        if self.log:
+            lo, hi, v = math.log10(self.lo), math.log10(self.hi), math.log10(max(value, 1e-12))
+        else:
+            lo, hi, v = self.lo, self.hi, value
+        return (v - lo) / (hi - lo) if hi > lo else 0.0
+
+    def place(self, value: float, cells: int) -> int:
+        """The cell (0 .. cells-1) of a value; values out of range are clamped to the ends."""
+        return min(cells - 1, max(0, round(self._unit(value) * (cells - 1))))
+
+
+def params_axis(params: Sequence[int]) -> Axis:
+    """Whole decades around the parameter counts (10 .. 100 at least): the log x axis."""
+    values = [p for p in params if p > 0] or [1000]
+    lo = 10 ** math.floor(math.log10(min(values)))
+    hi = 10 ** math.ceil(math.log10(max(values)))
+    return Axis(lo, hi if hi > lo else lo * 10, log=True)
+
+
+def accuracy_axis(accs: Sequence[float]) -> Axis:
+    """From 5 points below the lowest accuracy (rounded up to 5 points) to 100%: the y axis."""
+    lowest = min(accs, default=0.95)
+    return Axis(round(math.ceil(round(lowest * 20, 9)) / 20 - 0.05, 2), 1.0)
+
+
+def short_count(n: float) -> str:
+    """100, 1k, 10k, 1M: the tick labels of the params axis."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:g}{suffix}"
+    return f"{n:g}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One run on the scatter: its cell, its key, and its label (placed right or left of it, or none)."""
+
+    index: int  # into the points given to `scatter`
+    col: int
+    row: int
+    key: str
+    label: str
+    label_col: int | None  # first cell of the label, None where it does not fit
+
+
+@dataclass(frozen=True)
+class Scatter:
+    x: Axis
+    y: Axis
+    x_ticks: list[tuple[int, str]]  # (column, label) of each decade
+    y_ticks: list[tuple[int, str]]  # (row, label) of the top, bottom and every 5 points between
+    marks: list[Mark]
+
+
+def scatter(points: Sequence[tuple[int, float | None, str]], width: int, height: int) -> Scatter:
+    """Runs (params, accuracy, name) placed on a width x height plot: log10 params across, accuracy up.
+
+    Runs without an accuracy are left out (their index is skipped, keys stay those of
+    the runs table). A label goes right of its mark where the cells are free, else left,
+    else it is dropped; earlier points (newer runs) claim their cells first.
+    """
+    width, height = max(2, width), max(2, height)
+    plotted = [(i, p, a, name) for i, (p, a, name) in enumerate(points) if a is not None]
+    x = params_axis([p for _, p, _, _ in plotted])
+    y = accuracy_axis([a for _, _, a, _ in plotted])
+    taken = [[False] * width for _ in range(height)]
+    cells = []
+    for i, p, a, name in plotted:
+        col, row = x.place(p, width), height - 1 - y.place(a, height)
+        cells.append((i, col, row, name))
+        taken[row][col] = True
+    marks = []
+    for i, col, row, name in cells:
+        key = KEYS[i] if i < len(KEYS) else "·"
+        label = f" {name}"
+        label_col = None
+        for start in (col + 1, col - len(label)):
+            span = range(start, start + len(label))
+            if start >= 0 and span.stop <= width and not any(taken[row][c] for c in span):
+                label_col = start
+                for c in span:
+                    taken[row][c] = True
+                break
+        marks.append(Mark(i, col, row, key, label, label_col))
+    x_ticks = []
+    decade = x.lo
+    while decade <= x.hi:
+        x_ticks.append((x.place(decade, width), short_count(decade)))
+        decade *= 10
+    steps = round((y.hi - y.lo) * 20)
+    y_ticks = [(height - 1 - y.place(y.lo + k / 20, height), f"{(y.lo + k / 20) * 100:.0f}%") for k in range(steps + 1)]
+    return Scatter(x, y, x_ticks, y_ticks, marks)

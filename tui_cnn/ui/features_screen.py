@@ -1,0 +1,263 @@
+"""Feature maps (i): one validation digit through the network, layer by layer.
+
+The digit, what the model predicts (probability bars), and every layer's output as
+heatmaps (blue negative, white zero, red positive; one colour scale per layer). Left
+and right step through the digits, r jumps to a random one (a seeded generator, so a
+session is repeatable). While a run trains, the maps follow its latest weights, at
+most twice a second; before any run they come from a fresh seeded model, and say so.
+
+The model is rebuilt from the spec and the run's state dict in a thread worker, and
+the forward pass runs there too: the event loop never imports torch. t starts a run
+from here, as on the main screen.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..budget import rows
+from ..lessons import activations, model_from, predict
+from . import digit, heatmap
+from .info import Info
+from .segments import SegmentLines
+from .snapshots import describe, trained
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from .main_screen import MainScreen
+    from .messages import WeightSnapshot
+
+RANDOM_SEED = 0  # r draws digits from random.Random(RANDOM_SEED): the same sequence every session
+POLL_S = 0.5  # how often the screen looks for newer weights while a run trains
+BAR = 20  # columns of a 100% probability bar
+MOST = 4  # the largest scale-up of a small activation map
+TALLEST = 14  # pixels: no map is scaled up past half the digit's height
+
+
+@dataclass(frozen=True)
+class Look:
+    """One digit through the model: each layer's output and the class probabilities, as numpy."""
+
+    digit: int
+    outputs: list[np.ndarray]
+    probs: np.ndarray
+    snapshot: WeightSnapshot | None
+
+
+def fit(maps: int, h: int, w: int, width: int) -> tuple[int, int]:
+    """(scale, columns): the largest scale (at most MOST, TALLEST pixels high) fitting one row, else 1, wrapped."""
+    for scale in range(min(MOST, max(1, TALLEST // h)), 0, -1):
+        if maps * (w * scale + 1) + 1 <= width:
+            return scale, maps
+    return 1, max(1, (width - 1) // (w + 1))
+
+
+class FeaturesScreen(Screen):
+    """A digit, the prediction and every layer's activations; escape goes back."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("left", "step(-1)", "Prev digit", key_display="←"),
+        Binding("right", "step(1)", "Next digit", key_display="→"),
+        Binding("r", "random", "Random", tooltip="a random validation digit (seeded)"),
+        Binding("t", "train", "Train", tooltip="train this architecture; the maps follow its weights live"),
+        Binding("up", "scroll(-1)", "Scroll up", show=False),
+        Binding("down", "scroll(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll(-10)", "Page up", show=False),
+        Binding("pagedown", "scroll(10)", "Page down", show=False),
+    ]
+
+    def __init__(self, main: MainScreen) -> None:
+        super().__init__()
+        self.main = main
+        self.spec = main.spec
+        self.budget = rows(self.spec)
+        self.dataset, self.data_dir = main.training.dataset, main.training.data_dir
+        self.rng = random.Random(RANDOM_SEED)
+        self.data: Dataset | None = None
+        self.images: np.ndarray | None = None  # uint8 [N, H, W]
+        self.labels: list[int] = []
+        self.class_names: tuple[str, ...] = ()
+        self.digit = 0
+        self.snapshot = trained(main)
+        self.look: Look | None = None
+        self.problem = "loading digits…"
+        self._model: tuple[WeightSnapshot | None, Any] | None = None  # (the weights it was built from, the model)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="ft-top"):
+            yield Info(id="ft-digit")
+            with Vertical(id="ft-side"):
+                yield Info(id="ft-head")
+                yield Info(id="ft-probs")
+        with VerticalScroll(id="ft-maps", can_focus=False):
+            yield Info(id="ft-layers")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Feature maps"
+        self.run_worker(self._load, thread=True, group="digits", exit_on_error=False)
+        self.set_interval(POLL_S, self._poll)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._draw)  # maps are laid out for the width they have
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_step(self, step: int) -> None:
+        if self.images is not None:
+            self._go((self.digit + step) % len(self.images))
+
+    def action_train(self) -> None:
+        self.main.action_train("start")
+
+    def action_random(self) -> None:
+        if self.images is not None:
+            self._go(self.rng.randrange(len(self.images)))
+
+    def action_scroll(self, lines: int) -> None:
+        maps = self.query_one("#ft-maps", VerticalScroll)
+        maps.scroll_to(y=maps.scroll_y + lines, animate=False)
+
+    def _go(self, index: int) -> None:
+        self.digit = index
+        self._draw()
+        self._forward()
+
+    def _poll(self) -> None:
+        """Newer weights from the Training pane (a live snapshot or the final one): look again."""
+        snap = trained(self.main)
+        if snap is not self.snapshot:
+            self.snapshot = snap
+            self._forward()
+
+    # -- data and the model (in threads) ---------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            from ..data import load
+
+            data = load(self.dataset, self.data_dir)
+            images = data.images("val").numpy()
+            self.app.call_from_thread(self._loaded, data, images, data.y_val.tolist(), "")
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+            self.app.call_from_thread(self._loaded, None, None, [], f"no digits ({exc})")
+
+    def _loaded(self, data: Dataset | None, images: np.ndarray | None, labels: list[int], problem: str) -> None:
+        self.data, self.images, self.labels, self.problem = data, images, labels, problem
+        self.class_names = data.classes if data is not None else ()
+        self._draw()
+        self._forward()
+
+    def _forward(self) -> None:
+        if self.data is not None:
+            work = partial(self._run_model, self.data, self.digit, self.snapshot)
+            self.run_worker(work, thread=True, exclusive=True, group="forward", exit_on_error=False)
+
+    def _run_model(self, data: Dataset, index: int, snap: WeightSnapshot | None) -> None:
+        """Runs in a thread: the model for these weights (rebuilt only when they change), then one digit through it."""
+        try:
+            cached = self._model
+            if cached is None or cached[0] is not snap:
+                cached = self._model = (snap, model_from(self.spec, snap.state_dict if snap else None))
+            model, x = cached[1], data.x_val[index]
+            outputs = [a.numpy() for a in activations(model, x)]
+            look = Look(index, outputs, predict(model, x).numpy(), snap)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self._show, look)
+
+    def _failed(self, problem: str) -> None:
+        self.problem = problem
+        self._draw()
+
+    def _show(self, look: Look) -> None:
+        self.look = look
+        self._draw()
+
+    # -- drawing ---------------------------------------------------------------------
+
+    def _draw(self) -> None:
+        self.query_one("#ft-digit", Info).show(self._digit())
+        self.query_one("#ft-head", Info).show(self._head())
+        self.query_one("#ft-probs", Info).show(self._probs())
+        self.query_one("#ft-layers", Info).show(self._layers())
+
+    def _digit(self) -> RenderableType:
+        if self.images is None:
+            return Text(self.problem, style="yellow")
+        return SegmentLines(digit.lines(digit.colours(self.images[self.digit])))
+
+    def _head(self) -> Text:
+        text = Text()
+        if self.images is not None:
+            text.append("validation digit ", style="dim")
+            text.append(f"{self.digit}", style="bold")
+            text.append(f" of {len(self.images):,}  label ", style="dim")
+            text.append(self.class_names[self.labels[self.digit]], style="bold green")
+            text.append("\n")
+        source = self.look.snapshot if self.look is not None else self.snapshot
+        text.append(describe(source, how="t"), style="dim")
+        if self.problem and self.images is not None:
+            text.append(f"\n{self.problem}", style="yellow")
+        return text
+
+    def _probs(self) -> Text:
+        look = self.look
+        if look is None or look.digit != self.digit or self.images is None:
+            return Text("computing…", style="dim")
+        best, true = int(look.probs.argmax()), self.labels[self.digit]
+        text = Text()
+        names = [self.class_names[c] if c < len(self.class_names) else str(c) for c in range(len(look.probs))]
+        side = max(map(len, names))
+        for c, (name, p) in enumerate(zip(names, look.probs.tolist(), strict=True)):
+            style = ("bold green" if c == true else "bold red") if c == best else ""
+            text.append(f"{name:>{side}} ", style=style or "dim")
+            text.append("█" * round(p * BAR), style="green" if c == true else "red" if c == best else "#808080")
+            text.append(f" {p:6.1%}", style=style)
+            if c == true:
+                text.append(" ✓ label", style="green")
+            text.append("\n")
+        text.rstrip()
+        return text
+
+    def _layers(self) -> RenderableType:
+        look = self.look
+        if look is None:
+            return Text("")
+        width = max(8, self.query_one("#ft-maps").content_region.width - 1)
+        parts: list[RenderableType] = []
+        for i, output in enumerate(look.outputs):
+            row = self.budget.rows[i]
+            caption = Text.assemble((f"{i} ", "dim"), (row.spec, "bold"), (f"  {'x'.join(map(str, output.shape))}", ""))
+            if row.kind == "flatten":
+                caption.append("  the same numbers in one row", style="dim")
+                parts.append(caption)
+                continue
+            maps = output if output.ndim == 3 else output.reshape(-1, 1, 1)
+            scale = heatmap.max_abs(maps)
+            caption.append(f"  max |a| {scale:.3g}", style="dim")
+            n, h, w = maps.shape
+            factor, columns = fit(n, h, w, width)
+            levels = heatmap.levels(maps, scale)
+            if factor > 1:
+                levels = np.repeat(np.repeat(levels, factor, axis=1), factor, axis=2)
+            parts += [caption, SegmentLines(heatmap.Picture(heatmap.tile(levels, columns=columns)).lines())]
+        return Group(*parts)

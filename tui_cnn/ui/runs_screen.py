@@ -1,0 +1,331 @@
+"""Runs (r): every run in the store, the params-vs-accuracy scatter, one run opened, two compared.
+
+The store is SQLite and small, so listing it happens on the event loop; a run's
+weights need torch and are read in a thread worker. `l` makes a run's architecture
+the editor's (undoable with u) and goes back to the main screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+
+from ..compare import KEYS, accuracy, compare, run_spec
+from ..runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..spec import ParseError
+from . import heatmap
+from .chart import Series, y_range
+from .curves import CurveChart
+from .editor import ArchitecturePane
+from .info import Info
+from .map_grid import MapGrid
+from .scatter import ScatterPlot
+from .training_pane import TRAIN_COLOR, VAL_COLOR, clock
+
+if TYPE_CHECKING:
+    from .main_screen import MainScreen
+
+COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "status")
+
+
+def pct(x: float | None) -> str:
+    return f"{x:.1%}" if x is not None else "-"
+
+
+def load_into_editor(main: MainScreen, record: RunRecord) -> None:
+    """Make the run's architecture the editor's (one undo step) and go back to the main screen."""
+    spec = run_spec(record)
+    if isinstance(spec, ParseError):
+        main.notify(f"cannot load run {record.run_id}: {spec}", severity="error", timeout=5)
+        return
+    main.query_one(ArchitecturePane).change(spec, 0)
+    app = main.app
+    while app.screen is not main:
+        app.pop_screen()
+    main.notify(f"loaded {record.arch} from its run (u undoes)", timeout=3)
+
+
+def plot_curves(loss: CurveChart, acc: CurveChart, metrics: Sequence[EpochMetrics]) -> None:
+    """A run's per-epoch train and val curves, the first epoch on the left edge."""
+    xs = [m.epoch - 1 for m in metrics]
+    x_max = max(1, *xs)
+    loss.plot(
+        (
+            Series(xs, [m.train_loss for m in metrics], TRAIN_COLOR, "train"),
+            Series(xs, [m.val_loss for m in metrics], VAL_COLOR, "val"),
+        ),
+        x_max,
+        y_range([v for m in metrics for v in (m.train_loss, m.val_loss)], floor=0.0),
+    )
+    acc.plot(
+        (
+            Series(xs, [m.train_acc for m in metrics], TRAIN_COLOR, "train"),
+            Series(xs, [m.val_acc for m in metrics], VAL_COLOR, "val"),
+        ),
+        x_max,
+        y_range([v for m in metrics for v in (m.train_acc, m.val_acc)], ceiling=1.0),
+    )
+
+
+def describe(record: RunRecord, show_volatile: bool) -> Text:
+    """A run in three lines: what it trained, how well, and where."""
+    text = Text.assemble((record.arch, "bold"), "  ", (f"{record.params:,}", "bold"), " params  ")
+    status_style = "green" if record.status == "finished" else "yellow"
+    text.append(record.status, style=status_style)
+    text.append(f"\n{record.line}\n", style="dim")
+    text.append(f"{record.dataset}  {record.epochs_done} epochs  val acc ")
+    text.append(pct(accuracy(record)), style="bold")
+    text.append(f"  best {pct(record.best_val_acc)}", style="dim")
+    if show_volatile:
+        text.append(f"\nrun {record.run_id}  {clock(record.seconds)}  {record.device}", style="dim")
+    return text
+
+
+class RunsScreen(Screen):
+    """The runs table over the scatter: enter opens, space marks, c compares two, l loads, e mistakes."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Open", key_display="⏎", show=False),
+        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them"),
+        Binding("c", "compare", "Compare"),
+        Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
+        Binding("e", "mistakes", "Mistakes"),
+    ]
+
+    def __init__(self, main: MainScreen) -> None:
+        super().__init__()
+        self.main = main
+        self.show_volatile = main.training.show_volatile
+        self.store: RunStore | None = None
+        self.records: list[RunRecord] = []
+        self.marked: list[int] = []  # at most two, in the order they were marked
+        self.problem = ""
+
+    def compose(self) -> ComposeResult:
+        yield Info(id="runs-head")
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield ScatterPlot(id="runs-scatter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        try:
+            self.store = RunStore.open(self.main.training.runs_dir)
+            self.records = self.store.runs()
+        except StoreError as exc:
+            self.problem = str(exc)
+        self._fill()
+        table.focus()
+
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, r in enumerate(self.records):
+            table.add_row(*self._cells(i, r), key=str(i))
+        head = Text.assemble((f"{len(self.records)} runs", "bold"), ("  newest first", "dim"))
+        if self.problem:
+            head = Text(self.problem, style="red")
+        elif not self.records:
+            head.append("\nno runs yet: train one (t on the main screen) or `cnn-tui train simple_cnn`", style="yellow")
+        self.query_one("#runs-head", Info).show(head)
+        self._show_scatter()
+
+    def _cells(self, i: int, r: RunRecord) -> tuple[Text | str, ...]:
+        mark = "●" if i in self.marked else ""
+        return (
+            Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan"),
+            Text(mark, style="bold yellow"),
+            r.run_id if self.show_volatile else "-",
+            r.arch if len(r.arch) < 40 else r.arch[:39] + "…",
+            Text(f"{r.params:,}", justify="right"),
+            r.dataset,
+            Text(pct(accuracy(r)), justify="right"),
+            Text(clock(r.seconds) if self.show_volatile else "-", justify="right"),
+            r.status,
+        )
+
+    def _show_scatter(self) -> None:
+        points = [(r.params, accuracy(r), r.arch if len(r.arch) < 16 else r.arch[:15] + "…") for r in self.records]
+        self.query_one(ScatterPlot).show(points, self.cursor, frozenset(self.marked))
+
+    @property
+    def cursor(self) -> int | None:
+        return self.query_one(DataTable).cursor_row if self.records else None
+
+    @property
+    def chosen(self) -> RunRecord | None:
+        return self.records[self.cursor] if self.cursor is not None else None
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self) -> None:
+        self._show_scatter()
+
+    @on(DataTable.RowSelected)
+    def selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        record = self.chosen
+        if record is not None and self.store is not None:
+            self.app.push_screen(RunScreen(self.main, self.store, record))
+
+    def action_mark(self) -> None:
+        i = self.cursor
+        if i is None:
+            return
+        if i in self.marked:
+            self.marked.remove(i)
+        else:
+            self.marked = [*self.marked, i][-2:]
+        table = self.query_one(DataTable)
+        for row in range(len(self.records)):
+            table.update_cell(str(row), "✓", Text("●" if row in self.marked else "", style="bold yellow"))
+        self._show_scatter()
+
+    def action_compare(self) -> None:
+        if len(self.marked) != 2 or self.store is None:
+            self.notify("mark two runs with space first, then c compares them", timeout=3)
+            return
+        a, b = (self.records[i] for i in self.marked)
+        self.app.push_screen(CompareScreen(self.store, a, b, self.show_volatile))
+
+    def action_load(self) -> None:
+        if self.chosen is not None:
+            load_into_editor(self.main, self.chosen)
+
+    def action_mistakes(self) -> None:
+        from .mistakes_screen import MistakesScreen
+
+        if self.chosen is not None:
+            self.app.push_screen(MistakesScreen(self.main, self.chosen.run_id))
+
+
+class RunScreen(Screen):
+    """One run: its settings, per-epoch curves and first weight layer; l loads it, e shows its mistakes."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
+        Binding("e", "mistakes", "Mistakes"),
+    ]
+
+    def __init__(self, main: MainScreen, store: RunStore, record: RunRecord) -> None:
+        super().__init__()
+        self.main, self.store, self.record = main, store, record
+        self.metrics = store.metrics(record.run_id)
+
+    def compose(self) -> ComposeResult:
+        yield Info(describe(self.record, self.main.training.show_volatile), id="run-head")
+        with Horizontal(id="run-charts"):
+            yield CurveChart("loss", "{:.2f}", id="run-loss")
+            yield CurveChart("acc", "{:.0%}", id="run-acc")
+        yield Info(Text("loading the first weight layer...", style="dim"), id="run-kern-head")
+        yield MapGrid(id="run-kernels")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        plot_curves(self.query_one("#run-loss", CurveChart), self.query_one("#run-acc", CurveChart), self.metrics)
+        self.load()
+
+    @work(thread=True, exit_on_error=False)
+    def load(self) -> None:
+        """In a thread: the run's model (torch) and its first weight layer."""
+        from ..compare import load_model
+        from ..lessons import first_layer_maps
+
+        try:
+            result = first_layer_maps(load_model(self.store, self.record), run_spec(self.record))
+        except StoreError as exc:
+            result = str(exc)
+        if isinstance(result, str):
+            self.app.call_from_thread(self.show_maps, None, result, 0)
+        else:
+            self.app.call_from_thread(self.show_maps, result[0].numpy(), "", result[1])
+
+    def show_maps(self, maps: np.ndarray | None, problem: str, params: int) -> None:
+        head, grid = self.query_one("#run-kern-head", Info), self.query_one(MapGrid)
+        if maps is None:
+            head.show(Text(problem, style="yellow"))
+            grid.show_maps(None)
+            return
+        scale = heatmap.max_abs(maps)
+        n, h, w = maps.shape
+        text = Text.assemble(("first weight layer  ", "bold"), f"{n} maps of {h}x{w}, {params:,} params  ")
+        text.append_text(heatmap.legend(scale, 15))
+        head.show(text)
+        levels = heatmap.levels(maps, scale)
+        if w < 8:
+            levels = np.stack([heatmap.upscale(m, 4) for m in levels])
+        grid.show_maps(levels)
+
+    def action_load(self) -> None:
+        load_into_editor(self.main, self.record)
+
+    def action_mistakes(self) -> None:
+        from .mistakes_screen import MistakesScreen
+
+        self.app.push_screen(MistakesScreen(self.main, self.record.run_id))
+
+
+class CompareScreen(Screen):
+    """Two runs side by side: settings, accuracy and loss curves, and what one costs against the other."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, store: RunStore, a: RunRecord, b: RunRecord, show_volatile: bool) -> None:
+        super().__init__()
+        self.runs = (a, b)
+        self.metrics = tuple(store.metrics(r.run_id) for r in self.runs)
+        self.show_volatile = show_volatile
+
+    def compose(self) -> ComposeResult:
+        yield Info(self._verdict(), id="cmp-verdict")
+        with Horizontal(id="cmp-body"):
+            for k, record in enumerate(self.runs):
+                with Vertical(classes="cmp-side"):
+                    yield Info(describe(record, self.show_volatile), classes="cmp-head")
+                    yield CurveChart("acc", "{:.0%}", id=f"cmp-acc-{k}")
+                    yield CurveChart("loss", "{:.2f}", id=f"cmp-loss-{k}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for k, side in enumerate(self.query(".cmp-side")):
+            side.border_title = f"{'AB'[k]}: {self.runs[k].arch}"
+            plot_curves(
+                self.query_one(f"#cmp-loss-{k}", CurveChart),
+                self.query_one(f"#cmp-acc-{k}", CurveChart),
+                self.metrics[k],
+            )
+
+    def _verdict(self) -> Text:
+        """B against A in one line: parameters, accuracy and time."""
+        a, b = self.runs
+        c = compare(a, b)
+        text = Text.assemble(("B ", "bold"), (b.arch, "bold"), " against ", ("A ", "bold"), (a.arch, "bold"), ": ")
+        if c.params_ratio >= 1:
+            text.append(f"{c.params_ratio:.1f}x fewer params", style="bold green")
+        else:
+            text.append(f"{1 / c.params_ratio:.1f}x more params", style="bold yellow")
+        if c.acc_points is not None:
+            text.append(f"  val acc {c.acc_points:+.1f} points")
+        if c.time_ratio is not None and self.show_volatile:
+            text.append(f"  {c.time_ratio:.2f}x the time", style="dim")
+        return text
