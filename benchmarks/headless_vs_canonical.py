@@ -4,6 +4,9 @@ Runs both as subprocesses in alternation (same arch, data, optimizer, epochs, ba
 and prints one JSON line with the medians and their ratio:
 
     python benchmarks/headless_vs_canonical.py --epochs 3 --batch-size 64 --repeat 3
+
+Also timed in the same alternation: `python -c "import torch"`, the floor under any
+PyTorch process (both pipelines pay it), so the ratio can be read against it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     common = [args.arch, "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-    ours, theirs, accs = [], [], {"cnn-tui": [], "canonical": []}
+    ours, theirs, floor, accs = [], [], [], {"cnn-tui": [], "canonical": []}
     with tempfile.TemporaryDirectory() as runs:
         for _ in range(args.repeat):
             t, result = timed(
@@ -45,6 +48,9 @@ def main() -> None:
             t, result = timed([sys.executable, str(HERE / "canonical_mnist.py"), *common])
             theirs.append(t)
             accs["canonical"].append(result["val_acc"])
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import torch"], check=True)
+            floor.append(time.perf_counter() - start)
     print(
         json.dumps(
             {
@@ -56,6 +62,7 @@ def main() -> None:
                 "cnn_tui_s_median": round(statistics.median(ours), 3),
                 "canonical_s_median": round(statistics.median(theirs), 3),
                 "speedup": round(statistics.median(theirs) / statistics.median(ours), 2),
+                "import_torch_s_median": round(statistics.median(floor), 3),
                 "val_acc": {k: round(statistics.median(v), 4) for k, v in accs.items()},
             }
         )

@@ -7,6 +7,8 @@ budget commands start instantly.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import signal
@@ -190,6 +192,11 @@ def presets(as_json: bool) -> None:
 
 def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
     """Train one architecture with progress on stderr; the run lands in the store."""
+    # torch leaves some 100,000 objects that the interpreter's last garbage collection walks
+    # at exit (0.15 s of a 1.7 s `cnn-tui train` here); frozen, they are skipped. Files and
+    # streams are still closed and flushed: only the collector's walk is saved.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     from .budget import check_trainable, rows
     from .logs import LogFile, details
     from .tables import TrainProgress
