@@ -22,19 +22,13 @@ from tui_cnn.ui.messages import RunStarted, WeightSnapshot
 from tui_cnn.ui.modals import ConfirmQuit, LayerForm, OpenSpec, Prompt
 from tui_cnn.ui.training_pane import TrainingPane
 
+from . import apps
+
 WIDE = (120, 40)
 
 
 def make_app(tmp_path: Path, arch: str = "simple_cnn", **config: object) -> CnnTuiApp:
-    settings = {"epochs": 1, "batch_size": 500, "seed": 0, "device": "cpu", **config}
-    return CnnTuiApp(
-        arch=arch,
-        config=TrainConfig(**settings),
-        runs_dir=str(tmp_path / "runs"),
-        spec_dir=tmp_path,
-        device_label="CPU",
-        show_volatile=False,
-    )
+    return apps.make_app(tmp_path, arch, **{"batch_size": 500, **config})
 
 
 def editor(app: CnnTuiApp) -> ArchitecturePane:

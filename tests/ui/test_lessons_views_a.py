@@ -29,26 +29,19 @@ from tui_cnn.lessons import (
     seed_matrix,
 )
 from tui_cnn.presets import preset
-from tui_cnn.train import TrainConfig
 from tui_cnn.ui.features_screen import RANDOM_SEED, FeaturesScreen
 from tui_cnn.ui.help import HelpScreen
 from tui_cnn.ui.matrix_screen import MatrixScreen
 from tui_cnn.ui.messages import RunWeights, WeightSnapshot
 from tui_cnn.ui.rf_screen import RFScreen
 
+from . import apps
+
 WIDE, SMALL = (120, 40), (80, 24)
 
 
 def make_app(tmp_path: Path, arch: str = "simple_cnn") -> CnnTuiApp:
-    config = TrainConfig(epochs=1, batch_size=64, seed=0, device="cpu", report_every=0, weights_every=0)
-    return CnnTuiApp(
-        arch=arch,
-        config=config,
-        runs_dir=str(tmp_path / "runs"),
-        spec_dir=tmp_path,
-        device_label="CPU",
-        show_volatile=False,
-    )
+    return apps.make_app(tmp_path, arch, report_every=0, weights_every=0)
 
 
 async def settle(pilot: Pilot) -> None:

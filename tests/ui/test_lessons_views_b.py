@@ -28,6 +28,8 @@ from tui_cnn.ui.runs_screen import CompareScreen, RunScreen, RunsScreen
 from tui_cnn.ui.scatter import ScatterPlot
 from tui_cnn.ui.templates_screen import FirstLayer, TemplatesScreen
 
+from . import apps
+
 WIDE, SMALL = (120, 40), (80, 24)
 
 
@@ -51,14 +53,7 @@ def records(runs_dir: Path) -> list[RunRecord]:
 
 
 def make_app(tmp_path: Path, runs_dir: Path, arch: str = "simple_cnn") -> CnnTuiApp:
-    return CnnTuiApp(
-        arch=arch,
-        config=TrainConfig(epochs=1, seed=0, device="cpu"),
-        runs_dir=str(runs_dir),
-        spec_dir=tmp_path,
-        device_label="CPU",
-        show_volatile=False,
-    )
+    return apps.make_app(tmp_path, arch, runs_dir=runs_dir)
 
 
 async def settle(pilot: Pilot) -> None:

@@ -27,10 +27,11 @@ from torch import nn
 from tui_cnn import train
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.runs import RunStore
-from tui_cnn.train import TrainConfig
 from tui_cnn.ui.editor import ArchitecturePane
 from tui_cnn.ui.modals import Prompt
 from tui_cnn.ui.training_pane import TrainingPane
+
+from . import apps
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDE = (120, 40)
@@ -38,15 +39,7 @@ WAIT_S = 60
 
 
 def make_app(tmp_path: Path, arch: str = "linear", runs_dir: Path | None = None, **config: object) -> CnnTuiApp:
-    settings = {"epochs": 1, "batch_size": 500, "seed": 0, "device": "cpu", **config}
-    return CnnTuiApp(
-        arch=arch,
-        config=TrainConfig(**settings),
-        runs_dir=str(runs_dir or tmp_path / "runs"),
-        spec_dir=tmp_path,
-        device_label="CPU",
-        show_volatile=False,
-    )
+    return apps.make_app(tmp_path, arch, runs_dir=runs_dir, **{"batch_size": 500, **config})
 
 
 def head(pane: TrainingPane) -> str:

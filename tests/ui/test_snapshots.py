@@ -13,24 +13,17 @@ from textual.widgets import Input
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.presets import preset
 from tui_cnn.specfile import write_spec
-from tui_cnn.train import TrainConfig
 from tui_cnn.ui.modals import ConfirmQuit
 from tui_cnn.ui.training_pane import TrainingPane
+
+from . import apps
 
 WIDE, SMALL = (120, 40), (80, 24)
 
 
 def make_app(tmp_path: Path, arch: str = "simple_cnn") -> CnnTuiApp:
     # A Step every step and weights only at the end: what is drawn does not depend on timing.
-    config = TrainConfig(epochs=1, batch_size=64, seed=0, device="cpu", report_every=0, weights_every=0)
-    return CnnTuiApp(
-        arch=arch,
-        config=config,
-        runs_dir=str(tmp_path / "runs"),
-        spec_dir=tmp_path,
-        device_label="CPU",
-        show_volatile=False,
-    )
+    return apps.make_app(tmp_path, arch, report_every=0, weights_every=0)
 
 
 def keys(*pressed: str):
