@@ -21,8 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from . import heatmap
-from .heatmap import Picture
+from . import digit, heatmap
 from .info import Info
 from .segments import SegmentLines
 from .training_pane import RUNNING
@@ -87,13 +86,17 @@ class DigitGrid(Static):
             self.update(Text("no mistakes on the validation set", style="green"))
             return
         _, h, w = scored.digits.shape
-        columns = max(1, (self.size.width - 1) // (w + 1))
-        ink = heatmap.levels(scored.digits.astype(np.float64) / 255.0, 1.0)
+        columns = max(1, self.size.width // (w + 1))
+        gap = np.zeros((h, 1, 3), dtype=np.uint8)
         lines: list[list[Segment]] = []
         for start in range(0, len(scored.mistakes), columns):
             row = scored.mistakes[start : start + columns]
-            lines.extend(Picture(heatmap.tile(ink[start : start + len(row)], None, columns)).lines())
-            caption = [Segment(" ")]
+            # Grey ink on black, as the receptive-field view draws digits: a digit, not a weight map.
+            inked = [
+                part for pixels in scored.digits[start : start + len(row)] for part in (digit.colours(pixels), gap)
+            ]
+            lines.extend(digit.lines(np.concatenate(inked, axis=1)))
+            caption: list[Segment] = []
             for m in row:
                 true, pred = scored.classes[m.true], scored.classes[m.pred]
                 caption.append(
