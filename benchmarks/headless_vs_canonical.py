@@ -29,6 +29,28 @@ def timed(cmd: list[str]) -> tuple[float, dict]:
     return time.perf_counter() - start, json.loads(out.strip().splitlines()[-1])
 
 
+def write_mnist_files(root: Path) -> None:
+    """mnist-5k's split as MNIST's four raw (idx) files, which torchvision's `datasets.MNIST` reads."""
+    import numpy as np
+
+    from tui_cnn.data import load
+
+    data = load("mnist-5k")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, images, labels in (
+        ("train", data.images("train"), data.y_train),
+        ("t10k", data.images("val"), data.y_val),
+    ):
+        n, h, w = images.shape
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+            np.array([2051, n, h, w], dtype=">i4").tobytes() + images.numpy().tobytes()
+        )
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            np.array([2049, n], dtype=">i4").tobytes() + labels.numpy().astype(np.uint8).tobytes()
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("arch", nargs="?", default="simple_cnn")
@@ -38,14 +60,15 @@ def main() -> None:
     args = parser.parse_args()
     common = [args.arch, "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
     ours, theirs, floor, accs = [], [], [], {"cnn-tui": [], "canonical": []}
-    with tempfile.TemporaryDirectory() as runs:
+    with tempfile.TemporaryDirectory() as runs, tempfile.TemporaryDirectory() as mnist:
+        write_mnist_files(Path(mnist))
         for _ in range(args.repeat):
             t, result = timed(
                 [sys.executable, "-m", "tui_cnn", "train", *common, "--device", "cpu", "--runs-dir", runs, "--json"]
             )
             ours.append(t)
             accs["cnn-tui"].append(result["val_acc"])
-            t, result = timed([sys.executable, str(HERE / "canonical_mnist.py"), *common])
+            t, result = timed([sys.executable, str(HERE / "canonical_mnist.py"), *common, "--root", mnist])
             theirs.append(t)
             accs["canonical"].append(result["val_acc"])
             start = time.perf_counter()
