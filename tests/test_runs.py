@@ -208,11 +208,18 @@ def test_runs_of_a_dead_process_become_interrupted(store: RunStore) -> None:
     alive(started())
     with sqlite3.connect(store.db_path) as db:  # as if a kill -9 had ended another process mid-run
         db.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (2**22 + 12345, recorder.run_id))
+    # ... while it was writing the weights: a temporary file that was never renamed into place
+    partial = store.weights_dir / f".{recorder.run_id}.pt.x1y2.tmp"
+    partial.write_bytes(b"half a checkpoint")
+    writing = store.weights_dir / f".{alive.run_id}.pt.z3w4.tmp"
+    writing.write_bytes(b"being written")
     reopened = RunStore(store.root)
     record = reopened.get(recorder.run_id)
     assert isinstance(record, RunRecord) and record.status == "interrupted"
     assert "process ended" in record.message
+    assert not partial.exists()
     assert reopened.get(alive.run_id).status == "running"  # this process is alive
+    assert writing.exists()  # and may still be writing its weights
 
 
 def test_writes_from_another_thread(store: RunStore) -> None:

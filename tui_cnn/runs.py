@@ -192,7 +192,11 @@ class RunStore:
         self._mark_stale()
 
     def _mark_stale(self) -> None:
-        """Runs left "running" by a process of this host that is gone become "interrupted"."""
+        """Runs left "running" by a process of this host that is gone become "interrupted".
+
+        A weights file that process was writing when it died (a temporary name, never renamed
+        into place) is removed: nobody will finish it.
+        """
         host = socket.gethostname()
         stale = [
             run_id
@@ -207,6 +211,9 @@ class RunStore:
                 " WHERE run_id = ?",
                 [(run_id,) for run_id in stale],
             )
+        for run_id in stale:
+            for partial in self.weights_dir.glob(f".{self.weights_path(run_id).name}.*.tmp"):
+                partial.unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._lock:
