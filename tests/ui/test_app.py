@@ -259,6 +259,25 @@ async def test_small_terminals_show_one_pane_at_a_time(tmp_path: Path) -> None:
         assert len(editor(app).spec.layers) == 9
 
 
+async def test_the_bar_names_the_lesson_keys_where_they_fit(tmp_path: Path) -> None:
+    from tui_cnn.ui.views import VIEWS
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+
+        def bar() -> str:
+            return str(app.main.query_one("#pane-bar").render())
+
+        assert all(f"{view.key} {view.short}" in bar() for view in VIEWS)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "m matrix" not in bar() and "tab: next pane" in bar()
+        await pilot.press("m")  # the keys work whether or not the bar has room for them
+        await pilot.pause()
+        assert app.screen is not app.main
+
+
 async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:

@@ -132,13 +132,22 @@ class MainScreen(Screen):
             self._show_bar()
 
     def _show_bar(self) -> None:
-        text = Text()
+        """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
+        panes = Text()
         for i, title in enumerate(PANE_TITLES):
             style = "bold reverse" if i == self.current else "dim"
-            text.append(f" {i + 1} {title} ", style=style)
-            text.append(" ")
-        text.append(" tab: next pane  ?: help", style="dim")
-        self.query_one("#pane-bar", Info).show(text)
+            panes.append(f" {i + 1} {title} ", style=style)
+            panes.append(" ")
+        lessons = Text("│ ", style="dim")
+        for view in VIEWS:
+            lessons.append(view.key, style="bold")
+            lessons.append(f" {view.short} ", style="dim")
+        wide = Text.assemble(panes, lessons, ("│ ? help", "dim"))
+        narrow = Text.assemble(panes, (" tab: next pane  ?: help", "dim"))
+        self.query_one("#pane-bar", Info).show(wide if wide.cell_len <= self.size.width else narrow)
+
+    def on_resize(self) -> None:
+        self._show_bar()
 
     def _focus_target(self, index: int) -> Widget:
         pane = self.query_one(f"#{PANE_IDS[index]}")

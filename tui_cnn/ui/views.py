@@ -30,16 +30,31 @@ if TYPE_CHECKING:
 class View:
     key: str
     title: str
+    short: str  # a word for the main screen's bar
     help: str
     make: Callable[[MainScreen], Screen]
 
 
-# Views register here, one entry each (key, title, help, factory).
+# Views register here, one entry each (key, title, short name, help, factory).
 VIEWS: tuple[View, ...] = (
-    View("m", "Conv as a matrix", "a conv layer unrolled: mostly zeros, a few weights repeated", MatrixScreen),
-    View("f", "Receptive fields", "how much of the digit one unit of each layer sees", RFScreen),
-    View("i", "Feature maps", "a digit through the network: every layer's activations, the prediction", FeaturesScreen),
-    View("w", "Templates vs kernels", "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels", TemplatesScreen),
-    View("r", "Runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
-    View("e", "Mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
+    View(
+        "m", "Conv as a matrix", "matrix", "a conv layer unrolled: mostly zeros, a few weights repeated", MatrixScreen
+    ),
+    View("f", "Receptive fields", "fields", "how much of the digit one unit of each layer sees", RFScreen),
+    View(
+        "i",
+        "Feature maps",
+        "maps",
+        "a digit through the network: every layer's activations, the prediction",
+        FeaturesScreen,
+    ),
+    View(
+        "w",
+        "Templates vs kernels",
+        "templates",
+        "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels",
+        TemplatesScreen,
+    ),
+    View("r", "Runs", "runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
+    View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
 )
