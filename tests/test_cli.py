@@ -107,3 +107,12 @@ def test_runs_table_keeps_the_whole_run_id_at_80_columns() -> None:
     assert "20261125-060404-0c42" in text
     assert "94.1%" in text and "finished" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_train_notes_cuda_only_flags_on_the_cpu_and_ends_with_full_bars(cli: CliRunner, tmp_path: Path) -> None:
+    args = ["train", "linear", "--epochs", "2", "--batch-size", "500", "--device", "cpu", "--amp", "--compile"]
+    result = cli.invoke(main, [*args, "--runs-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "note: amp ignored on cpu" in result.stderr and "note: compile ignored on cpu" in result.stderr
+    assert "8/8" in result.stderr.splitlines()[-1]  # the last epoch's step bar is left full, not reset
+    assert json.loads(result.stdout.splitlines()[-1])["status"] == "finished"

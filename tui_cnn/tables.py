@@ -130,6 +130,8 @@ class TrainProgress:
                 f"[bold]{self.name}[/] {event.params:,} params on {event.dataset} "
                 f"({event.train_size:,} train / {event.val_size:,} val), {event.device_name}"
             )
+            for note in event.config.get("notes", []):  # e.g. "amp ignored on cpu"
+                p.console.print(f"[yellow]note:[/] {note}")
             self.epochs = p.add_task("epochs", total=event.epochs, stats="")
             self.steps = p.add_task("steps ", total=event.steps_per_epoch, stats="")
         elif isinstance(event, Step) and self.steps is not None:
@@ -142,7 +144,8 @@ class TrainProgress:
             p.update(
                 self.epochs, completed=event.epoch, stats=f"val acc {pct(event.val_acc)}  val loss {event.val_loss:.3f}"
             )
-            p.reset(self.steps, stats="")
+            if event.epoch < (p.tasks[self.epochs].total or 0):
+                p.reset(self.steps, stats="")  # the last epoch's bar stays full
 
 
 def ended_line(result: dict, ended: Ended) -> Text:
@@ -150,7 +153,7 @@ def ended_line(result: dict, ended: Ended) -> Text:
     return Text.assemble(
         (f"{ended.status} ", style),
         f"run {result['run_id']}: {result['arch']} ({result['params']:,} params) "
-        f"val acc {pct(result['val_acc'])} after {result['epochs']} epochs, "
+        f"val acc {pct(result['val_acc'])} after {result['epochs']} epoch{'' if result['epochs'] == 1 else 's'}, "
         f"{result['seconds']:.1f} s, {result['samples_per_s']:,.0f} samples/s on {result['device']}",
     )
 
