@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+
+from rich.console import Console
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.train import TrainConfig
+
+
+def help_text(app: CnnTuiApp) -> str:
+    """The open help screen's body as plain text, as a reader sees it at 120 columns."""
+    console = Console(width=120, file=io.StringIO(), record=True)
+    console.print(app.screen.body())
+    return console.export_text()
 
 
 def make_app(tmp_path: Path, arch: str = "simple_cnn", *, runs_dir: Path | None = None, **config: object) -> CnnTuiApp:

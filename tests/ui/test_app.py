@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 from textual.widgets import Input, OptionList, Static
 
 from tui_cnn.app import CnnTuiApp
@@ -296,9 +294,7 @@ async def test_help_lists_keys_and_closes(tmp_path: Path) -> None:
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        console = Console(width=120, file=io.StringIO(), record=True)
-        console.print(app.screen.body())
-        text = console.export_text()
+        text = apps.help_text(app)
         for needle in ("Architecture", "Budget", "Training", "Kernels", "undo the last change", "ctrl+p"):
             assert needle in text
         await pilot.press("escape")

@@ -31,6 +31,7 @@ from tui_cnn.ui.editor import ArchitecturePane
 from tui_cnn.ui.modals import Prompt
 from tui_cnn.ui.training_pane import TrainingPane
 
+from ..test_train import Boom
 from . import apps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,16 +113,6 @@ async def test_an_impossible_model_is_marked_red_and_never_built(tmp_path: Path,
 # -- training faults ---------------------------------------------------------------------------
 
 
-class Raises(nn.Module):
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.linear = nn.Linear(784, 10)
-        self.error = error
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise self.error
-
-
 def fail_once(monkeypatch, error: Exception) -> None:
     """The next model built raises `error` on its first forward; the one after is the real one."""
     real = train.build_model
@@ -129,7 +120,7 @@ def fail_once(monkeypatch, error: Exception) -> None:
 
     def build(spec):
         calls.append(1)
-        return nn.Sequential(Raises(error)) if len(calls) == 1 else real(spec)
+        return nn.Sequential(Boom(error)) if len(calls) == 1 else real(spec)
 
     monkeypatch.setattr(train, "build_model", build)
 
