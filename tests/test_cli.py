@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 
 from tui_cnn.cli import main
 from tui_cnn.presets import PRESETS
+from tui_cnn.runs import RunStore
 
 
 @pytest.fixture
@@ -116,3 +119,50 @@ def test_train_notes_cuda_only_flags_on_the_cpu_and_ends_with_full_bars(cli: Cli
     assert "note: amp ignored on cpu" in result.stderr and "note: compile ignored on cpu" in result.stderr
     assert "8/8" in result.stderr.splitlines()[-1]  # the last epoch's step bar is left full, not reset
     assert json.loads(result.stdout.splitlines()[-1])["status"] == "finished"
+
+
+# -- the process's exit, which skips torch's teardown -----------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs `cnn-tui ARGS` after registering an exit handler and starting a thread that writes
+# a file after the run has ended: the fast exit must still run the one and wait for the other.
+_WITH_A_HANDLER_AND_A_THREAD = """
+import atexit, sys, threading, time
+from pathlib import Path
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+out = Path(sys.argv[1])
+threading.Thread(target=lambda: (time.sleep(3), out.write_text("done"))).start()
+sys.argv = ["cnn-tui", *sys.argv[2:]]
+from tui_cnn.cli import run
+run()
+"""
+
+
+def _cnn_tui(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", _WITH_A_HANDLER_AND_A_THREAD, str(tmp_path / "thread.txt"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "status"),
+    [
+        (["--epochs", "1"], 0, "finished"),
+        (["--epochs", "1", "--lr", "1e12", "--optimizer", "sgd", "--batch-size", "100"], 1, "diverged"),
+    ],
+)
+def test_a_training_process_ends_with_its_status_output_handlers_and_threads_complete(
+    tmp_path: Path, args: list[str], code: int, status: str
+) -> None:
+    done = _cnn_tui(tmp_path, "train", "mlp", *args, "--device", "cpu", "--runs-dir", str(tmp_path), "--json")
+    assert done.returncode == code, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["status"] == status
+    assert done.stderr.rstrip().endswith("exit handler ran")
+    assert (tmp_path / "thread.txt").read_text() == "done"
+    assert [run.status for run in RunStore(tmp_path).runs()] == [status]
+
+
+def test_a_process_that_never_loads_torch_exits_the_ordinary_way(tmp_path: Path) -> None:
+    done = _cnn_tui(tmp_path, "summary", "conv 4 | lnear 3")
+    assert done.returncode == 2 and "unknown layer 'lnear'" in done.stderr
+    assert done.stderr.rstrip().endswith("exit handler ran") and (tmp_path / "thread.txt").read_text() == "done"

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import importlib.resources
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,49 @@ def test_load_is_cached_and_split_is_fixed(mnist5k: Dataset) -> None:
     again = load("mnist-5k")
     assert torch.equal(again.y_val, mnist5k.y_val)
     assert torch.equal(again.x_train, mnist5k.x_train)
+
+
+def _parsed_5k(root: Path) -> data.Arrays:
+    data._mnist_5k.cache_clear()  # a fresh process, as far as the copy is concerned
+    return data._mnist_5k(root)
+
+
+def _same(a: data.Arrays, b: data.Arrays) -> bool:
+    return all(np.array_equal(x, y) and x.dtype == y.dtype for x, y in zip(a, b, strict=True))
+
+
+def test_the_parsed_split_is_kept_and_loads_as_the_csv_parses(tmp_path: Path) -> None:
+    parsed = data._parse_mnist_5k(data._mnist_5k_file().read_bytes())
+    assert _same(_parsed_5k(tmp_path), parsed)
+    copy = tmp_path / data.PARSED_5K
+    assert copy.is_file() and [p.name for p in tmp_path.iterdir()] == [data.PARSED_5K]  # no temp file left
+    stamp = copy.stat().st_mtime_ns
+    assert _same(_parsed_5k(tmp_path), parsed) and copy.stat().st_mtime_ns == stamp  # read, not rewritten
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),  # torn
+        lambda p: p.write_bytes(b"not a zip file"),
+        lambda p: np.savez(p, key=np.array("another version of the csv")),  # stale
+        lambda p: np.savez(p, key=np.array(str(np.load(p)["key"]))),  # the right key, no arrays
+    ],
+)
+def test_a_damaged_or_stale_copy_is_parsed_again_and_replaced(tmp_path: Path, damage: Callable[[Path], None]) -> None:
+    good = _parsed_5k(tmp_path)
+    damage(tmp_path / data.PARSED_5K)
+    assert _same(_parsed_5k(tmp_path), good)
+    assert _same(_parsed_5k(tmp_path), good)  # from the replaced copy
+    with np.load(tmp_path / data.PARSED_5K) as saved:
+        assert set(saved.files) == {"key", "x_train", "y_train", "x_val", "y_val"}
+
+
+def test_an_unwritable_cache_only_means_parsing_each_time(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would go")
+    assert _same(_parsed_5k(blocker / "data"), _parsed_5k(tmp_path))
+    assert load("mnist-5k", blocker / "data").x_train.shape == (4000, 1, 28, 28)
 
 
 def test_to_moves_every_tensor(mnist5k: Dataset) -> None:

@@ -1,5 +1,5 @@
 """`python -m tui_cnn` is the `cnn-tui` command."""
 
-from .cli import main
+from .cli import run
 
-main(prog_name="cnn-tui")
+run()
