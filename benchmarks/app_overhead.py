@@ -53,7 +53,7 @@ def rss_mb() -> float:
 
 
 def config(args: argparse.Namespace) -> Any:
-    from tui_cnn.train import TrainConfig
+    from tui_cnn.config import TrainConfig
 
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu")
 

@@ -2,6 +2,9 @@
 the time from pressing q in the app to its process being gone. One JSON line.
 
 python benchmarks/startup.py --repeat 5
+
+The app runs as a user runs it: `cnn-tui` in a 120x40 pseudo-terminal. Its first frame
+is the moment the budget pane's total (5,274, simple_cnn's) reaches the terminal.
 """
 
 from __future__ import annotations
@@ -18,17 +21,8 @@ import tempfile
 import termios
 import time
 
-FIRST_FRAME = """
-import asyncio, time
-from tui_cnn.app import CnnTuiApp
-
-async def main():
-    async with CnnTuiApp().run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
-        print(time.time(), flush=True)
-
-asyncio.run(main())
-"""
+PAINTED = b"5,274"
+SETTLE_S = 3.0  # before pressing q: what the app loads in the background (torch) is loaded
 
 
 def help_seconds() -> float:
@@ -37,23 +31,12 @@ def help_seconds() -> float:
     return time.perf_counter() - start
 
 
-def first_frame_seconds() -> float:
-    """Whole process: interpreter start, imports, app mount, first screen painted.
-
-    The child prints the wall clock at its first frame; the parent started the clock
-    before spawning it, so interpreter start-up counts and teardown does not.
-    """
-    start = time.time()
-    out = subprocess.run([sys.executable, "-c", FIRST_FRAME], check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1]) - start
-
-
-def quit_seconds() -> float:
-    """`cnn-tui` in a 120x40 pseudo-terminal: once its screen is up and settled, press q
-    and time until the process has ended (the terminal restored, the interpreter gone)."""
+def app_seconds() -> tuple[float, float]:
+    """(spawn to first frame, q to process gone) for one `cnn-tui` in a pseudo-terminal."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     with tempfile.TemporaryDirectory() as home:
+        start = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "tui_cnn"],
             env={**os.environ, "CNN_TUI_HOME": home},
@@ -64,9 +47,10 @@ def quit_seconds() -> float:
         )
         os.close(slave)
         screen = b""
-        while b"5,274" not in screen:  # the budget pane's total: the first frame is painted
+        while PAINTED not in screen:
             screen += os.read(master, 1 << 16)
-        time.sleep(3.0)  # settled: what the app loads in the background (torch) is loaded
+        first_frame = time.perf_counter() - start
+        time.sleep(SETTLE_S)
         os.set_blocking(master, False)
         start = time.perf_counter()
         os.write(master, b"q")
@@ -77,9 +61,9 @@ def quit_seconds() -> float:
                 time.sleep(0.002)
             except OSError:  # no process holds the terminal any more
                 process.wait()
-        seconds = time.perf_counter() - start
+        quit_time = time.perf_counter() - start
     os.close(master)
-    return seconds
+    return first_frame, quit_time
 
 
 def main() -> None:
@@ -87,8 +71,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     helps = [help_seconds() for _ in range(args.repeat)]
-    frames = [first_frame_seconds() for _ in range(args.repeat)]
-    quits = [quit_seconds() for _ in range(args.repeat)]
+    frames, quits = zip(*(app_seconds() for _ in range(args.repeat)), strict=True)
     print(
         json.dumps(
             {

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.train import TrainConfig
+from tui_cnn.config import TrainConfig
 
 WIDE, SMALL = (120, 40), (80, 24)
 

@@ -21,7 +21,7 @@ from .ui.main_screen import MainScreen
 from .ui.training_pane import TrainingPane
 
 if TYPE_CHECKING:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
 
 class CnnTuiApp(App):
@@ -56,7 +56,7 @@ class CnnTuiApp(App):
         """
         super().__init__()
         if config is None:
-            from .train import TrainConfig
+            from .config import TrainConfig
 
             config = TrainConfig()
         spec = resolve(arch)

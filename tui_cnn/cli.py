@@ -23,9 +23,9 @@ from .presets import PRESETS, resolve
 from .spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
+    from .config import TrainConfig
     from .events import Ended
     from .runs import RunStore
-    from .train import TrainConfig
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -76,7 +76,7 @@ def train_options(f: Callable) -> Callable:
 
 
 def _config(opts: dict[str, Any]) -> TrainConfig:
-    from .train import TrainConfig
+    from .config import TrainConfig
 
     config = TrainConfig(
         epochs=opts["epochs"],

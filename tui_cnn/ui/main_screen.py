@@ -35,7 +35,7 @@ from .training_pane import TrainingPane
 from .views import VIEWS
 
 if TYPE_CHECKING:
-    from ..train import TrainConfig
+    from ..config import TrainConfig
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")

@@ -38,7 +38,7 @@ from .messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunW
 from .modals import HyperParams
 
 if TYPE_CHECKING:
-    from ..train import TrainConfig
+    from ..config import TrainConfig
 
 log = logging.getLogger(__name__)
 
