@@ -432,3 +432,29 @@ def test_cpu_convolutions_run_channels_last_unless_batch_norm(small: Dataset) ->
         assert ended.state_dict["2.weight"].is_contiguous()  # copies for the UI and the store are plain
     assert not train._channels_last(preset("mlp"), torch.device("cpu"))
     assert not train._channels_last(preset("simple_cnn"), torch.device("cuda"))
+
+
+_IMPORT_TORCH = """
+import gc, sys
+from tui_cnn.torch_import import import_torch
+
+collections = []
+gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
+if sys.argv[1] == "disabled":
+    gc.disable()
+import_torch()
+during = len(collections)
+import_torch()  # a no-op the second time
+print("torch" in sys.modules, during, gc.isenabled())
+"""
+
+
+@pytest.mark.parametrize(("before", "after"), [("enabled", "True"), ("disabled", "False")])
+def test_torch_is_imported_without_the_collectors_walks(before: str, after: str) -> None:
+    """The collector never runs during torch's import, and is left as it was found."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", _IMPORT_TORCH, before]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["True", "0", after]

@@ -225,6 +225,9 @@ def presets(as_json: bool) -> None:
 
 def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
     """Train one architecture with progress on stderr; the run lands in the store."""
+    from .torch_import import import_torch
+
+    import_torch()
     from .budget import check_trainable, rows
     from .logs import LogFile, details
     from .tables import TrainProgress

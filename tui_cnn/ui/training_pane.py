@@ -274,6 +274,9 @@ class TrainingPane(Vertical, can_focus=True):
         while the user is still reading the screen.
         """
         try:
+            from ..torch_import import import_torch
+
+            import_torch()
             from .. import train  # noqa: F401 - imported for its cost, now rather than at the first t
             from ..data import DataError, load
             from ..devices import describe, pick
