@@ -16,6 +16,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """One run's settings. Runs store them (`to_dict`), so `from_dict` must read other versions'."""
+
     epochs: int = 10
     batch_size: int = 64
     lr: float = 3e-3
