@@ -53,14 +53,14 @@ def rss_mb() -> float:
 
 
 def config(args: argparse.Namespace) -> Any:
-    from tui_cnn.config import TrainConfig
+    from tui_cnn.training.config import TrainConfig
 
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu")
 
 
 def stored(runs: str, run_id: str | None) -> dict[str, Any]:
     """The run's record: both sides report the trainer's own samples/s from there."""
-    from tui_cnn.runs import RunStore
+    from tui_cnn.store.runs import RunStore
 
     store = RunStore.open(runs)
     try:
@@ -77,10 +77,10 @@ def stored(runs: str, run_id: str | None) -> dict[str, Any]:
 
 def headless(args: argparse.Namespace, runs: str) -> dict[str, Any]:
     """As `cnn-tui train` does it: the Trainer in the main thread, torch's default threads."""
-    from tui_cnn.events import EpochEnd
-    from tui_cnn.presets import resolve
-    from tui_cnn.runs import RunStore
-    from tui_cnn.train import Trainer
+    from tui_cnn.architecture.presets import resolve
+    from tui_cnn.store.runs import RunStore
+    from tui_cnn.training.events import EpochEnd
+    from tui_cnn.training.trainer import Trainer
 
     store = RunStore.open(runs)
     recorder = store.recorder()

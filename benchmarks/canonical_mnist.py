@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from tui_cnn.build import build_model
-from tui_cnn.presets import resolve
+from tui_cnn.architecture.build import build_model
+from tui_cnn.architecture.presets import resolve
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tui_cnn.budget import rows
-from tui_cnn.spec import or_raise, parse_line
-from tui_cnn.ui import heatmap
+from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.spec import or_raise, parse_line
+from tui_cnn.ui.widgets import heatmap
 
 # 30 layers: 13 conv/relu pairs (two of them stride 2) and a head, all shapes valid.
 LINE = " | ".join(["conv 8 | relu"] * 6 + ["conv 16 s2 | relu"] + ["conv 16 | relu"] * 5 + ["conv 32 s2 | relu"])
@@ -54,8 +54,8 @@ def kernel_grid(weights: np.ndarray, columns: int) -> list:
 async def kernels_pane_ms(weights: np.ndarray, repeat: int) -> float:
     """The same layer in the app's Kernels pane: CPU time from new weights to the painted screen."""
     from tui_cnn.app import CnnTuiApp
-    from tui_cnn.ui.kernels import KernelsPane
     from tui_cnn.ui.messages import WeightSnapshot
+    from tui_cnn.ui.panes.kernels import KernelsPane
 
     app = CnnTuiApp(arch=APP_LINE, device_label="CPU", show_volatile=False)
     painted = asyncio.Event()

@@ -21,11 +21,11 @@ import json
 import statistics
 from typing import Any
 
-from tui_cnn.data import DataError, load
-from tui_cnn.devices import describe, pick
-from tui_cnn.events import EpochEnd
-from tui_cnn.presets import resolve
-from tui_cnn.train import TrainConfig, Trainer
+from tui_cnn.architecture.presets import resolve
+from tui_cnn.training.data import DataError, load
+from tui_cnn.training.devices import describe, pick
+from tui_cnn.training.events import EpochEnd
+from tui_cnn.training.trainer import TrainConfig, Trainer
 
 FULL_EPOCH = 60_000  # images in a full MNIST epoch
 

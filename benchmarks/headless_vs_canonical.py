@@ -36,7 +36,7 @@ def write_mnist_files(root: Path) -> None:
     """mnist-5k's split as MNIST's four raw (idx) files, which torchvision's `datasets.MNIST` reads."""
     import numpy as np
 
-    from tui_cnn.data import load
+    from tui_cnn.training.data import load
 
     data = load("mnist-5k")
     raw = root / "MNIST" / "raw"

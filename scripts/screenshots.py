@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.config import TrainConfig
+from tui_cnn.training.config import TrainConfig
 
 WIDE, SMALL = (120, 40), (80, 24)
 
@@ -42,9 +42,9 @@ NEEDS_RUNS = {"templates", "runs", "mistakes"}  # views of stored runs: seeded w
 
 def seed_runs(runs_dir: str, epochs: int) -> None:
     """Train the seed's two models into the store, so the views of stored runs have something to show."""
-    from tui_cnn.presets import preset
-    from tui_cnn.runs import RunStore
-    from tui_cnn.train import Trainer
+    from tui_cnn.architecture.presets import preset
+    from tui_cnn.store.runs import RunStore
+    from tui_cnn.training.trainer import Trainer
 
     store = RunStore(runs_dir)
     for arch in ("mlp", "simple_cnn"):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tui_cnn.data import Dataset, load
+from tui_cnn.training.data import Dataset, load
 
 
 @pytest.fixture(scope="session")

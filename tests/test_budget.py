@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tui_cnn.budget import MAX_PARAMS, Budget, check_trainable, rows
-from tui_cnn.build import build_model, to_code
-from tui_cnn.presets import PRESETS, preset
-from tui_cnn.spec import Spec, SpecError, parse_line
+from tui_cnn.architecture.budget import MAX_PARAMS, Budget, check_trainable, rows
+from tui_cnn.architecture.build import build_model, to_code
+from tui_cnn.architecture.presets import PRESETS, preset
+from tui_cnn.architecture.spec import Spec, SpecError, parse_line
 
 
 def budget_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Budget:

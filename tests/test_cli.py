@@ -11,9 +11,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tui_cnn.cli import main
-from tui_cnn.presets import PRESETS
-from tui_cnn.runs import RunStore
+from tui_cnn.architecture.presets import PRESETS
+from tui_cnn.cli.commands import main
+from tui_cnn.store.runs import RunStore
 
 
 @pytest.fixture
@@ -97,8 +97,8 @@ def test_presets_lists_every_preset(cli: CliRunner) -> None:
 def test_runs_table_keeps_the_whole_run_id_at_80_columns() -> None:
     from rich.console import Console
 
-    from tui_cnn.runs import RunRecord
-    from tui_cnn.tables import runs_table
+    from tui_cnn.cli.tables import runs_table
+    from tui_cnn.store.runs import RunRecord
 
     record = RunRecord(
         "20261125-060404-0c42", "conv 4 s2 | relu | conv 8 s2 | relu | flatten | linear 10", "", 5274, "mnist-5k",
@@ -134,7 +134,7 @@ atexit.register(lambda: print("exit handler ran", file=sys.stderr))
 out = Path(sys.argv[1])
 threading.Thread(target=lambda: (time.sleep(3), out.write_text("done"))).start()
 sys.argv = ["cnn-tui", *sys.argv[2:]]
-from tui_cnn.cli import run
+from tui_cnn.cli.commands import run
 run()
 """
 

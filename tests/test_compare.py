@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tui_cnn.compare import (
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.spec import Spec
+from tui_cnn.lessons import confusion
+from tui_cnn.store.compare import (
     Axis,
     accuracy_axis,
     compare,
@@ -20,12 +23,9 @@ from tui_cnn.compare import (
     scatter,
     short_count,
 )
-from tui_cnn.data import Dataset
-from tui_cnn.lessons import confusion
-from tui_cnn.presets import preset
-from tui_cnn.runs import RunRecord, RunStore, StoreError
-from tui_cnn.spec import Spec
-from tui_cnn.train import TrainConfig, Trainer
+from tui_cnn.store.runs import RunRecord, RunStore, StoreError
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.trainer import TrainConfig, Trainer
 
 
 def record(run_id: str = "r1", arch: str = "mlp", **changes: object) -> RunRecord:

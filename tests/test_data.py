@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from tui_cnn import data
-from tui_cnn.data import DataError, Dataset, available, fetch, load
+from tui_cnn.training import data
+from tui_cnn.training.data import DataError, Dataset, available, fetch, load
 
 
 def test_mnist_5k_shapes_and_types(mnist5k: Dataset) -> None:

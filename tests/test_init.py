@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tui_cnn.build import build_model
-from tui_cnn.init import initial_model
-from tui_cnn.presets import PRESETS, preset
+from tui_cnn.architecture.build import build_model
+from tui_cnn.architecture.init import initial_model
+from tui_cnn.architecture.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

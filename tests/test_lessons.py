@@ -11,8 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tui_cnn.budget import rows
-from tui_cnn.build import build_model
+from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.build import build_model
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.spec import Spec, parse_line
 from tui_cnn.lessons import (
     ConvMatrix,
     Mistake,
@@ -28,8 +30,6 @@ from tui_cnn.lessons import (
     receptive_fields,
     worst,
 )
-from tui_cnn.presets import preset
-from tui_cnn.spec import Spec, parse_line
 
 
 def spec_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Spec:
@@ -325,7 +325,7 @@ def test_predict_gives_eval_mode_probabilities() -> None:
 
 @dataclass
 class TinyDataset:
-    """The slice of `tui_cnn.data.Dataset` the mistake views use."""
+    """The slice of `tui_cnn.training.data.Dataset` the mistake views use."""
 
     x_val: torch.Tensor
     y_val: torch.Tensor
@@ -520,10 +520,10 @@ def test_model_from_is_seeded_or_loads_a_state_dict_and_stays_in_eval_mode(arch:
 
 
 def test_a_weights_event_carries_the_whole_state_dict(mnist5k) -> None:
-    from tui_cnn.data import Dataset
-    from tui_cnn.events import Weights
     from tui_cnn.lessons import model_from
-    from tui_cnn.train import TrainConfig, Trainer
+    from tui_cnn.training.data import Dataset
+    from tui_cnn.training.events import Weights
+    from tui_cnn.training.trainer import TrainConfig, Trainer
 
     small = Dataset(
         mnist5k.name, mnist5k.classes, mnist5k.x_train[:256], mnist5k.y_train[:256],

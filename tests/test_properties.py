@@ -6,9 +6,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_cnn.budget import rows
-from tui_cnn.build import build_model
-from tui_cnn.spec import ParseError, Spec, format_line, parse_line
+from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.build import build_model
+from tui_cnn.architecture.spec import ParseError, Spec, format_line, parse_line
 
 small = st.integers(min_value=1, max_value=6)
 layer_text = st.one_of(
@@ -83,8 +83,8 @@ def test_huge_specs_give_torchs_own_count_or_a_clean_error_without_allocating(
     line: str, shape: tuple[int, int, int]
 ) -> None:
     """Widths up to a million: the model is built on the meta device (shapes, no memory) to get torch's count."""
-    from tui_cnn.budget import MAX_ACTIVATIONS, MAX_PARAMS
-    from tui_cnn.spec import SpecError
+    from tui_cnn.architecture.budget import MAX_ACTIVATIONS, MAX_PARAMS
+    from tui_cnn.architecture.spec import SpecError
 
     spec = parse_line(line, input_shape=shape)
     assert isinstance(spec, Spec), spec

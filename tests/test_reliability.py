@@ -21,9 +21,11 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from tui_cnn import build, data, train
-from tui_cnn.cli import main
-from tui_cnn.runs import RunStore
+from tui_cnn.architecture import build
+from tui_cnn.cli.commands import main
+from tui_cnn.store.runs import RunStore
+from tui_cnn.training import data
+from tui_cnn.training import trainer as trainer_module
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # upper bound on any wait for a subprocess; they take a few seconds
@@ -138,7 +140,7 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(tmp_path: Path, args
 
 
 def test_the_budget_refuses_before_build_model_allocates(no_model: list[str]) -> None:
-    from tui_cnn.spec import SpecError, or_raise, parse_line
+    from tui_cnn.architecture.spec import SpecError, or_raise, parse_line
 
     spec = or_raise(parse_line("conv 1000000 | conv 1000000"))
     with pytest.raises(SpecError, match="too large"):
@@ -161,7 +163,7 @@ class Boom(nn.Module):
 def test_a_failed_run_is_logged_with_its_traceback_and_the_message_says_where(
     cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(train, "build_model", lambda spec: nn.Sequential(Boom()))
+    monkeypatch.setattr(trainer_module, "build_model", lambda spec: nn.Sequential(Boom()))
     result = cli.invoke(main, ["train", "linear", "--epochs", "1", "--runs-dir", str(tmp_path), "--device", "cpu"])
     log = tmp_path / "cnn-tui.log"
     assert result.exit_code == 1
@@ -264,7 +266,7 @@ def test_kill_9_leaves_a_readable_store_and_the_run_is_later_interrupted(tmp_pat
 
 
 def test_weights_are_only_ever_loaded_with_weights_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_cnn.events import Ended, Started
+    from tui_cnn.training.events import Ended, Started
 
     store = RunStore(tmp_path)
     recorder = store.recorder()

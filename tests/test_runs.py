@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from tui_cnn.data import Dataset
-from tui_cnn.events import Ended, EpochEnd, Started
-from tui_cnn.presets import preset
-from tui_cnn.runs import SCHEMA_VERSION, RunRecord, RunStore, StoreError
-from tui_cnn.train import TrainConfig, Trainer
+from tui_cnn.architecture.presets import preset
+from tui_cnn.store.runs import SCHEMA_VERSION, RunRecord, RunStore, StoreError
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.events import Ended, EpochEnd, Started
+from tui_cnn.training.trainer import TrainConfig, Trainer
 
 
 def started(**changes: object) -> Started:

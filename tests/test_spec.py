@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tui_cnn.presets import PRESETS, preset, resolve
-from tui_cnn.spec import (
+from tui_cnn.architecture.presets import PRESETS, preset, resolve
+from tui_cnn.architecture.spec import (
     KINDS,
     Layer,
     ParseError,
@@ -18,7 +18,7 @@ from tui_cnn.spec import (
     parse_line,
     parse_shape,
 )
-from tui_cnn.specfile import read_spec, write_spec
+from tui_cnn.architecture.specfile import read_spec, write_spec
 
 
 def layers(line: str) -> tuple[Layer, ...]:

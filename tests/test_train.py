@@ -11,12 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from tui_cnn import devices, train
-from tui_cnn.data import Dataset
-from tui_cnn.events import Ended, EpochEnd, Event, Started, Step, Weights
-from tui_cnn.presets import preset
-from tui_cnn.spec import Spec, or_raise, parse_line
-from tui_cnn.train import TrainConfig, Trainer
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.spec import Spec, or_raise, parse_line
+from tui_cnn.training import devices
+from tui_cnn.training import trainer as trainer_module
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.events import Ended, EpochEnd, Event, Started, Step, Weights
+from tui_cnn.training.trainer import TrainConfig, Trainer
 
 CPU = {"device": "cpu", "seed": 0}
 
@@ -221,7 +222,7 @@ class Boom(nn.Module):
 def test_exceptions_end_as_failed(
     small: Dataset, monkeypatch: pytest.MonkeyPatch, error: Exception, message: str
 ) -> None:
-    monkeypatch.setattr(train, "build_model", lambda spec: nn.Sequential(Boom(error)))
+    monkeypatch.setattr(trainer_module, "build_model", lambda spec: nn.Sequential(Boom(error)))
     ended, events = run(preset("linear"), small, epochs=1)
     assert ended.status == "failed" and message in ended.message
     assert kinds(events) == ["Started", "Ended"]
@@ -367,8 +368,8 @@ def test_set_torch_threads() -> None:
     ],
 )
 def test_fused_optimizers_match_torch_optim_bit_for_bit(name: str, reference: type, extra: dict) -> None:
-    from tui_cnn.build import build_model
-    from tui_cnn.optimizers import make
+    from tui_cnn.architecture.build import build_model
+    from tui_cnn.training.optimizers import make
 
     torch.manual_seed(0)
     x, y = torch.randn(32, 1, 28, 28), torch.randint(0, 10, (32,))
@@ -389,7 +390,7 @@ def test_fused_optimizers_match_torch_optim_bit_for_bit(name: str, reference: ty
 
 
 def test_fused_optimizer_skips_parameters_without_gradients() -> None:
-    from tui_cnn.optimizers import make
+    from tui_cnn.training.optimizers import make
 
     used, unused = nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))
     optimizer = make("adam", [used, unused], torch.device("cpu"), lr=0.1)
@@ -407,8 +408,8 @@ def test_training_does_not_import_dynamo() -> None:
 
     code = (
         "import sys\n"
-        "from tui_cnn.presets import preset\n"
-        "from tui_cnn.train import Trainer, TrainConfig\n"
+        "from tui_cnn.architecture.presets import preset\n"
+        "from tui_cnn.training.trainer import Trainer, TrainConfig\n"
         "ended = Trainer(preset('linear'), 'mnist-5k', TrainConfig(epochs=1, device='cpu')).run()\n"
         "assert ended.status == 'finished', ended.message\n"
         "print('torch._dynamo' in sys.modules)\n"
@@ -430,13 +431,13 @@ def test_cpu_convolutions_run_channels_last_unless_batch_norm(small: Dataset) ->
         assert weight.is_contiguous(memory_format=torch.channels_last) == expected
         assert weight.is_contiguous() != expected
         assert ended.state_dict["2.weight"].is_contiguous()  # copies for the UI and the store are plain
-    assert not train._channels_last(preset("mlp"), torch.device("cpu"))
-    assert not train._channels_last(preset("simple_cnn"), torch.device("cuda"))
+    assert not trainer_module._channels_last(preset("mlp"), torch.device("cpu"))
+    assert not trainer_module._channels_last(preset("simple_cnn"), torch.device("cuda"))
 
 
 _IMPORT_TORCH = """
 import gc, sys
-from tui_cnn.torch_import import import_torch
+from tui_cnn.training.torch_import import import_torch
 
 collections = []
 gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
-from .logs import LogFile
-from .presets import preset, resolve
-from .runs import runs_root
+from .architecture.presets import preset, resolve
+from .architecture.spec import ParseError
 from .signals import ExitOnSignals
-from .spec import ParseError
+from .store.logs import LogFile
+from .store.runs import runs_root
 from .ui.commands import PaneCommands
 from .ui.main_screen import MainScreen
-from .ui.training_pane import TrainingPane
+from .ui.panes.training import TrainingPane
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
+    from .training.config import TrainConfig
 
 
 class CnnTuiApp(App):
@@ -56,7 +56,7 @@ class CnnTuiApp(App):
         """
         super().__init__()
         if config is None:
-            from .config import TrainConfig
+            from .training.config import TrainConfig
 
             config = TrainConfig()
         spec = resolve(arch)

@@ -13,13 +13,14 @@ only by the functions that read a model, so `cnn-tui rf` starts instantly.
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .budget import rows
-from .spec import POOLS, Spec
+from .architecture.budget import rows
+from .architecture.spec import POOLS, Spec
 
 if TYPE_CHECKING:
     import torch
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
 # would take hundreds of megabytes of Python lists.
 MAX_CELLS = 1_000_000
 DEFAULT_MATRIX_SIZE = 5  # the default input side for `layer_matrix`: small enough to read
+WEIGHT_MARKS = string.ascii_lowercase + string.ascii_uppercase + string.digits
+
+
+def weight_mark(index: int) -> str:
+    """The letter naming kernel weight `index` (1-based) in a drawn matrix; letters repeat past 62 weights."""
+    return WEIGHT_MARKS[(index - 1) % len(WEIGHT_MARKS)]
 
 
 @dataclass(frozen=True)
@@ -340,7 +347,7 @@ def predict(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 
 
 class ValSet(Protocol):
-    """What the mistake views need of a `tui_cnn.data.Dataset`."""
+    """What the mistake views need of a `tui_cnn.training.data.Dataset`."""
 
     x_val: torch.Tensor  # float [N, C, H, W], normalised
     y_val: torch.Tensor  # int64 [N]
@@ -455,7 +462,7 @@ SEED_INPUT = (1, 3, 3)
 
 def seed_matrix(seed: int = 0) -> ConvMatrix:
     """The seed's 4x9 matrix, with the weights of a fresh 2x2 conv under `seed`."""
-    from .spec import parse_line
+    from .architecture.spec import parse_line
 
     spec = parse_line(SEED_EXAMPLE, input_shape=SEED_INPUT)
     assert isinstance(spec, Spec), spec
@@ -500,7 +507,7 @@ def model_from(spec: Spec, state_dict: Mapping[str, torch.Tensor] | None = None,
     """
     import torch
 
-    from .build import build_model
+    from .architecture.build import build_model
 
     if state_dict is None:
         with torch.random.fork_rng(devices=[]):

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.config import TrainConfig
+from tui_cnn.training.config import TrainConfig
 
 
 def help_text(app: CnnTuiApp) -> str:

@@ -9,17 +9,17 @@ import numpy as np
 from textual.widgets import Input, OptionList, Static
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.config import TrainConfig
-from tui_cnn.presets import preset
-from tui_cnn.spec import format_file
-from tui_cnn.ui.budget_pane import BudgetPane, target_params
-from tui_cnn.ui.budget_table import BudgetTable
-from tui_cnn.ui.editor import ArchitecturePane
-from tui_cnn.ui.help import HelpScreen
-from tui_cnn.ui.kernels import KernelGrid, KernelsPane
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.spec import format_file
+from tui_cnn.training.config import TrainConfig
+from tui_cnn.ui.dialogs.modals import ConfirmQuit, LayerForm, OpenSpec, Prompt
 from tui_cnn.ui.messages import RunStarted, WeightSnapshot
-from tui_cnn.ui.modals import ConfirmQuit, LayerForm, OpenSpec, Prompt
-from tui_cnn.ui.training_pane import TrainingPane
+from tui_cnn.ui.panes.architecture import ArchitecturePane
+from tui_cnn.ui.panes.budget import BudgetPane, target_params
+from tui_cnn.ui.panes.kernels import KernelGrid, KernelsPane
+from tui_cnn.ui.panes.training import TrainingPane
+from tui_cnn.ui.screens.help import HelpScreen
+from tui_cnn.ui.widgets.budget_table import BudgetTable
 
 from . import apps
 
@@ -312,7 +312,7 @@ async def test_q_quits_at_once_when_idle(tmp_path: Path) -> None:
 
 _FIRST_FRAME = """
 import asyncio, sys
-from tui_cnn import cli
+from tui_cnn.cli import commands as cli
 from tui_cnn.app import CnnTuiApp
 
 OPTIONS = dict(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, seed=0, device="auto")
@@ -340,8 +340,8 @@ def test_the_app_paints_its_first_frame_before_torch_is_imported(tmp_path: Path)
 
 async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: Path, monkeypatch) -> None:
     """No GPU here: the device functions are stand-ins; the pane's polling and layout are real."""
-    from tui_cnn import devices
-    from tui_cnn.events import Started
+    from tui_cnn.training import devices
+    from tui_cnn.training.events import Started
 
     monkeypatch.setattr(devices, "pick", lambda name="auto": "cuda:0")
     monkeypatch.setattr(devices, "describe", lambda device: "NVIDIA H100 80GB HBM3")
@@ -360,7 +360,7 @@ async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: P
 
 
 async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: Path) -> None:
-    from tui_cnn.runs import RunStore
+    from tui_cnn.store.runs import RunStore
 
     app = make_app(tmp_path, epochs=1, batch_size=500)
     async with app.run_test(size=WIDE) as pilot:
@@ -390,7 +390,7 @@ async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: 
 
 
 async def test_quitting_during_a_run_asks_then_stops_and_records_it(tmp_path: Path) -> None:
-    from tui_cnn.runs import RunStore
+    from tui_cnn.store.runs import RunStore
 
     app = make_app(tmp_path, epochs=50, batch_size=100)
     async with app.run_test(size=WIDE) as pilot:

@@ -7,12 +7,12 @@ import time
 import numpy as np
 from rich.color import Color
 
-from tui_cnn.presets import preset
-from tui_cnn.spec import Layer
-from tui_cnn.ui import heatmap
-from tui_cnn.ui.chart import GUTTER, Series, chart, y_range
-from tui_cnn.ui.heatmap import FRAME, GAP, LEVELS, ZERO, Picture
-from tui_cnn.ui.history import SpecHistory
+from tui_cnn.architecture.history import SpecHistory
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.spec import Layer
+from tui_cnn.ui.widgets import heatmap
+from tui_cnn.ui.widgets.chart import GUTTER, Series, chart, y_range
+from tui_cnn.ui.widgets.heatmap import FRAME, GAP, LEVELS, ZERO, Picture
 
 
 def rgb(level: int) -> tuple[int, int, int]:

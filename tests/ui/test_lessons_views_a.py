@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.data import load
+from tui_cnn.architecture.presets import preset
 from tui_cnn.lessons import (
     activations,
     conv_pattern,
@@ -28,12 +28,12 @@ from tui_cnn.lessons import (
     receptive_fields,
     seed_matrix,
 )
-from tui_cnn.presets import preset
-from tui_cnn.ui.features_screen import RANDOM_SEED, FeaturesScreen
-from tui_cnn.ui.help import HelpScreen
-from tui_cnn.ui.matrix_screen import MatrixScreen
+from tui_cnn.training.data import load
 from tui_cnn.ui.messages import RunWeights, WeightSnapshot
-from tui_cnn.ui.rf_screen import RFScreen
+from tui_cnn.ui.screens.features import RANDOM_SEED, FeaturesScreen
+from tui_cnn.ui.screens.fields import RFScreen
+from tui_cnn.ui.screens.help import HelpScreen
+from tui_cnn.ui.screens.matrix import MatrixScreen
 
 from . import apps
 
@@ -271,7 +271,7 @@ def test_the_views_leave_the_app_light_at_start() -> None:
     import subprocess
     import sys
 
-    views = "tui_cnn.ui.features_screen, tui_cnn.ui.matrix_screen, tui_cnn.ui.rf_screen"
+    views = "tui_cnn.ui.screens.features, tui_cnn.ui.screens.matrix, tui_cnn.ui.screens.fields"
     code = f"import sys, {views}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

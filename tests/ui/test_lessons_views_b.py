@@ -15,18 +15,18 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.compare import load_model
-from tui_cnn.data import Dataset
+from tui_cnn.architecture.presets import preset
 from tui_cnn.lessons import confusion
-from tui_cnn.presets import preset
-from tui_cnn.runs import RunRecord, RunStore
-from tui_cnn.train import TrainConfig, Trainer
-from tui_cnn.ui.editor import ArchitecturePane
-from tui_cnn.ui.map_grid import MapGrid
-from tui_cnn.ui.mistakes_screen import MistakesScreen
-from tui_cnn.ui.runs_screen import CompareScreen, RunScreen, RunsScreen
-from tui_cnn.ui.scatter import ScatterPlot
-from tui_cnn.ui.templates_screen import FirstLayer, TemplatesScreen
+from tui_cnn.store.compare import load_model
+from tui_cnn.store.runs import RunRecord, RunStore
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.trainer import TrainConfig, Trainer
+from tui_cnn.ui.panes.architecture import ArchitecturePane
+from tui_cnn.ui.screens.mistakes import MistakesScreen
+from tui_cnn.ui.screens.runs import CompareScreen, RunScreen, RunsScreen
+from tui_cnn.ui.screens.templates import FirstLayer, TemplatesScreen
+from tui_cnn.ui.widgets.map_grid import MapGrid
+from tui_cnn.ui.widgets.scatter import ScatterPlot
 
 from . import apps
 

@@ -24,12 +24,12 @@ import torch
 from textual.widgets import Input, OptionList, Static
 from torch import nn
 
-from tui_cnn import train
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.runs import RunStore
-from tui_cnn.ui.editor import ArchitecturePane
-from tui_cnn.ui.modals import Prompt
-from tui_cnn.ui.training_pane import TrainingPane
+from tui_cnn.store.runs import RunStore
+from tui_cnn.training import trainer as trainer_module
+from tui_cnn.ui.dialogs.modals import Prompt
+from tui_cnn.ui.panes.architecture import ArchitecturePane
+from tui_cnn.ui.panes.training import TrainingPane
 
 from ..test_train import Boom
 from . import apps
@@ -91,7 +91,7 @@ async def test_bad_lines_typed_with_colon_are_marked_at_their_column(tmp_path: P
 
 async def test_an_impossible_model_is_marked_red_and_never_built(tmp_path: Path, monkeypatch) -> None:
     built: list[str] = []
-    monkeypatch.setattr(train, "build_model", lambda spec: built.append(spec.line()))
+    monkeypatch.setattr(trainer_module, "build_model", lambda spec: built.append(spec.line()))
     monkeypatch.setattr(nn.Conv2d, "__init__", lambda *a, **kw: built.append("Conv2d"))
     app = make_app(tmp_path, "mlp")
     async with app.run_test(size=WIDE) as pilot:
@@ -115,14 +115,14 @@ async def test_an_impossible_model_is_marked_red_and_never_built(tmp_path: Path,
 
 def fail_once(monkeypatch, error: Exception) -> None:
     """The next model built raises `error` on its first forward; the one after is the real one."""
-    real = train.build_model
+    real = trainer_module.build_model
     calls: list[int] = []
 
     def build(spec):
         calls.append(1)
         return nn.Sequential(Boom(error)) if len(calls) == 1 else real(spec)
 
-    monkeypatch.setattr(train, "build_model", build)
+    monkeypatch.setattr(trainer_module, "build_model", build)
 
 
 async def test_cuda_out_of_memory_fails_the_run_and_the_next_one_trains(tmp_path: Path, monkeypatch) -> None:

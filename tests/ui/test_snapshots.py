@@ -11,10 +11,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tui_cnn.app import CnnTuiApp
-from tui_cnn.presets import preset
-from tui_cnn.specfile import write_spec
-from tui_cnn.ui.modals import ConfirmQuit
-from tui_cnn.ui.training_pane import TrainingPane
+from tui_cnn.architecture.presets import preset
+from tui_cnn.architecture.specfile import write_spec
+from tui_cnn.ui.dialogs.modals import ConfirmQuit
+from tui_cnn.ui.panes.training import TrainingPane
 
 from . import apps
 

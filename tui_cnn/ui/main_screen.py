@@ -20,22 +20,22 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList
 
-from ..budget import rows
-from ..presets import preset
-from ..spec import Spec
-from .budget_pane import BudgetPane
-from .budget_table import BudgetTable
-from .editor import ArchitecturePane, LayerList
-from .help import HelpScreen
-from .info import Info
-from .kernels import KernelsPane
+from ..architecture.budget import rows
+from ..architecture.presets import preset
+from ..architecture.spec import Spec
+from .dialogs.modals import ConfirmQuit
 from .messages import RunWeights, SpecChanged
-from .modals import ConfirmQuit
-from .training_pane import TrainingPane
+from .panes.architecture import ArchitecturePane, LayerList
+from .panes.budget import BudgetPane
+from .panes.kernels import KernelsPane
+from .panes.training import TrainingPane
+from .screens.help import HelpScreen
 from .views import VIEWS
+from .widgets.budget_table import BudgetTable
+from .widgets.info import Info
 
 if TYPE_CHECKING:
-    from ..config import TrainConfig
+    from ..training.config import TrainConfig
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")

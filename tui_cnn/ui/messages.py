@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from ..budget import Budget
-from ..events import Ended, EpochEnd, Started, Step
-from ..spec import Spec
+from ..architecture.budget import Budget
+from ..architecture.spec import Spec
+from ..training.events import Ended, EpochEnd, Started, Step
 
 if TYPE_CHECKING:
     import numpy as np

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .features_screen import FeaturesScreen
-from .matrix_screen import MatrixScreen
-from .mistakes_screen import MistakesScreen
-from .rf_screen import RFScreen
-from .runs_screen import RunsScreen
-from .templates_screen import TemplatesScreen
+from .screens.features import FeaturesScreen
+from .screens.fields import RFScreen
+from .screens.matrix import MatrixScreen
+from .screens.mistakes import MistakesScreen
+from .screens.runs import RunsScreen
+from .screens.templates import TemplatesScreen
 
 if TYPE_CHECKING:
     from textual.screen import Screen

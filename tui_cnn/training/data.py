@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .specfile import write_atomic
+from ..architecture.specfile import write_atomic
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

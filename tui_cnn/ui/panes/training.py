@@ -1,8 +1,8 @@
 """The Training pane: settings, progress, live curves; the run itself in a thread worker.
 
-The core `Trainer` runs in a Textual thread worker and reports through its callback.
-The callback (still in the training thread) records the event in the runs store,
-turns tensors into numpy arrays, and posts a message; the UI stores the latest values
+The core `Run` (a trainer whose events it records in the runs store) runs in a Textual
+thread worker. Its callback (still in the training thread) turns tensors into numpy
+arrays and posts a message; the UI stores the latest values
 and redraws on its own clock a few times a second, so a fast trainer cannot flood the
 event loop and a slow redraw cannot slow the trainer.
 """
@@ -26,19 +26,19 @@ from textual.timer import Timer
 from textual.widgets import Label, ProgressBar
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from ..budget import Budget, check_trainable
-from ..events import Ended, EpochEnd, Started, Step, Weights
-from ..logs import details
-from ..runs import runs_root
-from ..spec import Spec
-from .chart import Series, y_range
-from .curves import CurveChart
-from .info import Info
-from .messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunWeights, WeightSnapshot
-from .modals import HyperParams
+from ...architecture.budget import Budget, check_trainable
+from ...architecture.spec import Spec
+from ...store.logs import details
+from ...store.runs import runs_root
+from ...training.events import Ended, EpochEnd, Started, Step, Weights
+from ..dialogs.modals import HyperParams
+from ..messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunWeights, WeightSnapshot
+from ..widgets.chart import Series, y_range
+from ..widgets.curves import CurveChart
+from ..widgets.info import Info
 
 if TYPE_CHECKING:
-    from ..config import TrainConfig
+    from ...training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class TrainingPane(Vertical, can_focus=True):
         self.last_step: Step | None = None
         self.epochs: deque[EpochEnd] = deque(maxlen=HISTORY)
         self.steps: tuple[Step, ...] = ()
-        self._trainer: Any = None
+        self._run: Any = None
         self._stop_requested = False
         self._worker: Worker | None = None
         self._dirty = False
@@ -191,7 +191,7 @@ class TrainingPane(Vertical, can_focus=True):
         self.started, self.last_step = None, None
         self.steps = ()
         self.epochs.clear()
-        self._trainer, self._stop_requested, self._gpu = None, False, ""
+        self._run, self._stop_requested, self._gpu = None, False, ""
         arch = spec.name if spec.name != "custom" else spec.line()
         self.idle.clear()
         self._worker = self.run_worker(
@@ -204,7 +204,7 @@ class TrainingPane(Vertical, can_focus=True):
         self._changed()
 
     def action_pause(self) -> None:
-        trainer = self._trainer
+        trainer = self._run
         if trainer is None or self.state not in ("running", "paused"):
             return
         if self.state == "paused":
@@ -230,7 +230,7 @@ class TrainingPane(Vertical, can_focus=True):
     def request_stop(self) -> None:
         """`stop` touching no widget: safe from a signal handler or another thread."""
         self._stop_requested = True
-        trainer = self._trainer
+        trainer = self._run
         if trainer is not None:
             trainer.stop()
 
@@ -252,7 +252,7 @@ class TrainingPane(Vertical, can_focus=True):
         if self.running:
             self.notify("settings are fixed while a run is going", timeout=3)
             return
-        from ..data import DATASETS
+        from ...training.data import DATASETS
 
         def chosen(result: tuple[TrainConfig, str] | None) -> None:
             if result is not None:
@@ -274,12 +274,12 @@ class TrainingPane(Vertical, can_focus=True):
         while the user is still reading the screen.
         """
         try:
-            from ..torch_import import import_torch
+            from ...training.torch_import import import_torch
 
             import_torch()
-            from .. import train  # noqa: F401 - imported for its cost, now rather than at the first t
-            from ..data import DataError, load
-            from ..devices import describe, pick
+            from ...training import trainer  # noqa: F401 - imported for its cost, now rather than at the first t
+            from ...training.data import DataError, load
+            from ...training.devices import describe, pick
 
             device = pick(self.config.device)
             self.post_message(DeviceFound(describe(device)))
@@ -291,22 +291,19 @@ class TrainingPane(Vertical, can_focus=True):
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
     def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str) -> None:
-        """Runs in a thread: record every event, convert weights, post to the UI."""
+        """Runs in a thread: one `Run` (recorded and logged by the core); weights converted, events posted."""
         post = self.post_message
         try:
-            from ..devices import set_torch_threads
-            from ..runs import RunStore
-            from ..train import Trainer
+            from ...experiments.run import Run
+            from ...store.runs import RunStore
+            from ...training.devices import set_torch_threads
 
             if self.torch_threads:
                 set_torch_threads(self.torch_threads)
             store = RunStore.open(self.runs_dir)
-            recorder = store.recorder()
-
             history: deque[Step] = deque(maxlen=HISTORY)
 
             def on_event(event: Any) -> None:
-                recorder(event)
                 if isinstance(event, Step):
                     history.append(event)
                     post(RunStep(event, tuple(history)))
@@ -318,21 +315,18 @@ class TrainingPane(Vertical, can_focus=True):
                 elif isinstance(event, Started):
                     post(RunStarted(event))
                 elif isinstance(event, Ended):
-                    if event.status == "failed":
-                        log.error("run %s failed: %s", recorder.run_id, event.message)
-                        event = dataclasses.replace(event, message=event.message + details(runs_root(self.runs_dir)))
                     arrays = final_weights(event.state_dict, spec)
                     if arrays:
                         snapshot = WeightSnapshot(spec, -1, event.epochs_done, arrays, True, event.state_dict)
                         post(RunWeights(snapshot))
-                    post(RunEnded(dataclasses.replace(event, state_dict=None), recorder.run_id))
+                    post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_id))
 
-            trainer = Trainer(spec, dataset, config, on_event, arch=arch, data_dir=self.data_dir)
-            self._trainer = trainer
+            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir)
+            self._run = run
             if self._stop_requested:
-                trainer.stop()
+                run.stop()
             try:
-                trainer.run()
+                run.run()
             finally:
                 store.close()
         except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
@@ -384,13 +378,13 @@ class TrainingPane(Vertical, can_focus=True):
         event = message.event
         self.state = event.status
         self.run_id = message.run_id
-        self._trainer = None
+        self._run = None
         self.message = event.message
         gc.unfreeze()  # the run's leftovers may be collected again, now that nothing is racing the UI
         self._changed()
 
     def _watch_gpu(self) -> None:
-        from ..devices import pick
+        from ...training.devices import pick
 
         self._device = pick(self.config.device)
         if self._gpu_timer is None:
@@ -475,7 +469,7 @@ class TrainingPane(Vertical, can_focus=True):
         """Memory and utilisation of the GPU, once a second while a run is going (cheap NVML reads)."""
         if not self.running or self._device is None:
             return
-        from ..devices import stats
+        from ...training.devices import stats
 
         s = stats(self._device)
         parts = []

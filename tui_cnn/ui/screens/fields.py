@@ -3,7 +3,7 @@
 The table gives every layer's receptive field, jump (input pixels between neighbouring
 units), start and coverage; [ ] pick a layer, the arrows a unit in its output grid,
 and the box that unit sees is lit over a validation digit (d shows the next one). The
-digits are loaded in a thread worker: `tui_cnn.data.load` imports torch.
+digits are loaded in a thread worker: `tui_cnn.training.data.load` imports torch.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ..budget import rows
-from ..lessons import RFRow, input_region, receptive_fields
-from . import digit
-from .info import Info
-from .segments import SegmentLines
+from ...architecture.budget import rows
+from ...lessons import RFRow, input_region, receptive_fields
+from ..widgets import digit
+from ..widgets.info import Info
+from ..widgets.segments import SegmentLines
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from ..main_screen import MainScreen
 
 
 class RFScreen(Screen):
@@ -128,7 +128,7 @@ class RFScreen(Screen):
 
     def _load(self) -> None:
         try:
-            from ..data import load
+            from ...training.data import load
 
             data = load(self.dataset, self.data_dir)
             images, labels = data.images("val").numpy(), [data.classes[i] for i in data.y_val.tolist()]

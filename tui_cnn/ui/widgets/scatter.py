@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..compare import Scatter, scatter
+from ...store.compare import Scatter, scatter
 from .segments import text_segments
 
 GUTTER = 5  # "100%" and the axis

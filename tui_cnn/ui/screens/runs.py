@@ -19,20 +19,20 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from ..compare import KEYS, accuracy, compare, run_spec
-from ..runs import EpochMetrics, RunRecord, RunStore, StoreError
-from ..spec import ParseError
-from . import heatmap
-from .chart import Series, y_range
-from .curves import CurveChart
-from .editor import ArchitecturePane
-from .info import Info
-from .map_grid import MapGrid
-from .scatter import ScatterPlot
-from .training_pane import TRAIN_COLOR, VAL_COLOR, clock
+from ...architecture.spec import ParseError
+from ...store.compare import KEYS, accuracy, compare, run_spec
+from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..panes.architecture import ArchitecturePane
+from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
+from ..widgets import heatmap
+from ..widgets.chart import Series, y_range
+from ..widgets.curves import CurveChart
+from ..widgets.info import Info
+from ..widgets.map_grid import MapGrid
+from ..widgets.scatter import ScatterPlot
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from ..main_screen import MainScreen
 
 COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "status")
 
@@ -212,7 +212,7 @@ class RunsScreen(Screen):
             load_into_editor(self.main, self.chosen)
 
     def action_mistakes(self) -> None:
-        from .mistakes_screen import MistakesScreen
+        from .mistakes import MistakesScreen
 
         if self.chosen is not None:
             self.app.push_screen(MistakesScreen(self.main, self.chosen.run_id))
@@ -248,8 +248,8 @@ class RunScreen(Screen):
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         """In a thread: the run's model (torch) and its first weight layer."""
-        from ..compare import load_model
-        from ..lessons import first_layer_maps
+        from ...lessons import first_layer_maps
+        from ...store.compare import load_model
 
         try:
             result = first_layer_maps(load_model(self.store, self.record), run_spec(self.record))
@@ -280,7 +280,7 @@ class RunScreen(Screen):
         load_into_editor(self.main, self.record)
 
     def action_mistakes(self) -> None:
-        from .mistakes_screen import MistakesScreen
+        from .mistakes import MistakesScreen
 
         self.app.push_screen(MistakesScreen(self.main, self.record.run_id))
 

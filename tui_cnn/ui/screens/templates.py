@@ -20,13 +20,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from . import heatmap
-from .info import Info
-from .map_grid import MapGrid
+from ..widgets import heatmap
+from ..widgets.info import Info
+from ..widgets.map_grid import MapGrid
 
 if TYPE_CHECKING:
-    from ..runs import RunRecord
-    from .main_screen import MainScreen
+    from ...store.runs import RunRecord
+    from ..main_screen import MainScreen
 
 ENLARGE = 4  # the CNN's 3x3 kernels are drawn this many times larger (the caption says so)
 SIDES = (("mlp", "MLP", "units, each a template"), ("simple_cnn", "CNN", "kernels"))
@@ -78,9 +78,9 @@ class TemplatesScreen(Screen):
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         """In a thread: the newest finished runs' first layers (torch builds the models)."""
-        from ..compare import load_model, newest, run_spec
-        from ..lessons import first_layer_maps
-        from ..runs import RunStore, StoreError
+        from ...lessons import first_layer_maps
+        from ...store.compare import load_model, newest, run_spec
+        from ...store.runs import RunStore, StoreError
 
         try:
             store = RunStore.open(self.runs_dir)

@@ -27,17 +27,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ..budget import rows
-from ..lessons import activations, model_from, predict
-from . import digit, heatmap
-from .info import Info
-from .segments import SegmentLines
+from ...architecture.budget import rows
+from ...lessons import activations, model_from, predict
+from ..widgets import digit, heatmap
+from ..widgets.info import Info
+from ..widgets.segments import SegmentLines
 from .snapshots import describe, trained
 
 if TYPE_CHECKING:
-    from ..data import Dataset
-    from .main_screen import MainScreen
-    from .messages import WeightSnapshot
+    from ...training.data import Dataset
+    from ..main_screen import MainScreen
+    from ..messages import WeightSnapshot
 
 RANDOM_SEED = 0  # r draws digits from random.Random(RANDOM_SEED): the same sequence every session
 POLL_S = 0.5  # how often the screen looks for newer weights while a run trains
@@ -151,7 +151,7 @@ class FeaturesScreen(Screen):
 
     def _load(self) -> None:
         try:
-            from ..data import load
+            from ...training.data import load
 
             data = load(self.dataset, self.data_dir)
             images = data.images("val").numpy()

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..architecture.spec import ParseError, Spec, parse_line
 from .runs import RunRecord, RunStore, StoreError
-from .spec import ParseError, Spec, parse_line
 
 if TYPE_CHECKING:
     from torch import nn
@@ -35,7 +35,7 @@ def run_spec(record: RunRecord) -> Spec | ParseError:
 
 def load_model(store: RunStore, record: RunRecord) -> nn.Sequential:
     """The run's trained model on the CPU in eval mode; StoreError if its weights are missing or do not fit."""
-    from .lessons import model_from
+    from ..lessons import model_from
 
     spec = run_spec(record)
     if isinstance(spec, ParseError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from ..spec import Spec
+from .spec import Spec
 
 
 class SpecHistory:

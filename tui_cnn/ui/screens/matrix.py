@@ -29,25 +29,28 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer
 
-from ..lessons import SEED_EXAMPLE, SEED_INPUT, ConvMatrix, layer_matrix, matrix_cell, model_from, seed_matrix
-from ..spec import Spec
-from ..tables import WEIGHT_MARKS
-from . import heatmap
-from .info import Info
+from ...architecture.spec import Spec
+from ...lessons import (
+    SEED_EXAMPLE,
+    SEED_INPUT,
+    ConvMatrix,
+    layer_matrix,
+    matrix_cell,
+    model_from,
+    seed_matrix,
+    weight_mark,
+)
+from ..widgets import heatmap
+from ..widgets.info import Info
 from .snapshots import describe, trained
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
+    from ..main_screen import MainScreen
 
 CELLS = (2, 5)  # terminal columns per matrix cell, fewest and most: small matrices are drawn wider
 SEED_SIDE = "x".join(map(str, SEED_INPUT))
 ZERO_STYLE = Style(color="#5a5a5a")
 CURSOR_STYLE = Style(color="black", bgcolor="#ffd700", bold=True)
-
-
-def mark(index: int) -> str:
-    """The letter naming kernel weight `index` (1-based); letters repeat past 62 weights."""
-    return WEIGHT_MARKS[(index - 1) % len(WEIGHT_MARKS)]
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         segments = []
         for col, index in enumerate(shown.matrix.pattern[row]):
             if (row, col) == (cur_row, cur_col):
-                segments.append(Segment(self._text(mark(index) if index else "·"), CURSOR_STYLE))
+                segments.append(Segment(self._text(weight_mark(index) if index else "·"), CURSOR_STYLE))
             elif not index:
                 segments.append(Segment(self._text("·"), ZERO_STYLE))
             else:
@@ -112,7 +115,7 @@ class MatrixGrid(ScrollView, can_focus=False):
                     bold=index == selected,
                     underline=index == selected,
                 )
-                segments.append(Segment(self._text(mark(index)), style))
+                segments.append(Segment(self._text(weight_mark(index)), style))
         return Strip(Segment.simplify(segments), len(shown.matrix.pattern[row]) * self.cell)
 
     def render_line(self, y: int) -> Strip:
@@ -297,7 +300,7 @@ class MatrixScreen(Screen):
             text.append("· a structural zero: this pixel is outside that unit's window", style="dim")
             return text
         wo, wi, i, j = c.weight
-        text.append(f"{mark(shown.matrix.pattern[row][col])}", style="bold")
+        text.append(f"{weight_mark(shown.matrix.pattern[row][col])}", style="bold")
         text.append(f" = weight[{wo}, {wi}, {i}, {j}] = {shown.values[row, col]:+.3f}, held by ")
         text.append(f"{c.uses} cells", style="bold")
         text.append(" (underlined): one parameter, many connections", style="dim")

@@ -26,14 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..architecture.budget import check_trainable, rows
+from ..architecture.build import build_model
+from ..architecture.spec import Spec
 from . import optimizers
-from .budget import check_trainable, rows
-from .build import build_model
 from .config import TrainConfig
 from .data import DataError, Dataset, load
 from .devices import DeviceError, describe, pick
 from .events import Callback, Ended, EpochEnd, Event, Started, Status, Step, Weights
-from .spec import Spec
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 
-from ..budget import Budget, rows
-from ..presets import PRESETS, preset
-from ..spec import Spec, format_shape
-from .budget_table import BudgetTable
-from .info import Info
-from .modals import Prompt
+from ...architecture.budget import Budget, rows
+from ...architecture.presets import PRESETS, preset
+from ...architecture.spec import Spec, format_shape
+from ..dialogs.modals import Prompt
+from ..widgets.budget_table import BudgetTable
+from ..widgets.info import Info
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 COLUMNS = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import logging
 import os
 import signal
 import sys
@@ -19,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .presets import PRESETS, resolve
-from .spec import ParseError, Spec, parse_shape
+from ..architecture.presets import PRESETS, resolve
+from ..architecture.spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
-    from .config import TrainConfig
-    from .events import Ended
-    from .runs import RunStore
+    from ..store.runs import RunStore
+    from ..training.config import TrainConfig
+    from ..training.events import Ended
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -76,7 +75,7 @@ def train_options(f: Callable) -> Callable:
 
 
 def _config(opts: dict[str, Any]) -> TrainConfig:
-    from .config import TrainConfig
+    from ..training.config import TrainConfig
 
     config = TrainConfig(
         epochs=opts["epochs"],
@@ -96,7 +95,7 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
 
 
 def _store(runs_dir: str | None) -> RunStore:
-    from .runs import RunStore, StoreError
+    from ..store.runs import RunStore, StoreError
 
     try:
         return RunStore.open(runs_dir)
@@ -105,8 +104,8 @@ def _store(runs_dir: str | None) -> RunStore:
 
 
 def _load_data(name: str, data_dir: str | None, device: str) -> Any:
-    from .data import DataError, load
-    from .devices import DeviceError, pick
+    from ..training.data import DataError, load
+    from ..training.devices import DeviceError, pick
 
     try:
         return load(name, data_dir, device=pick(device))
@@ -127,7 +126,7 @@ def main(ctx: click.Context, arch: str, **opts: Any) -> None:
     if ctx.invoked_subcommand is not None:
         return
     _spec(arch)  # fail fast, before the screen is taken over
-    from .app import run_app
+    from ..app import run_app
 
     status = run_app(
         arch=arch, dataset=opts["dataset"], config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
@@ -176,7 +175,7 @@ def summary(arch: str, input_shape: str | None, as_json: bool) -> None:
 
     ARCH is a preset name, a spec file or a line such as 'conv 4 s2 | relu | flatten'.
     """
-    from .budget import rows
+    from ..architecture.budget import rows
 
     spec = _spec(arch, input_shape)
     budget = rows(spec)
@@ -195,8 +194,8 @@ def summary(arch: str, input_shape: str | None, as_json: bool) -> None:
 @click.option("--input", "input_shape", help="input shape CxHxW (default 1x28x28)")
 def code(arch: str, input_shape: str | None) -> None:
     """Print ARCH as runnable PyTorch source (an nn.Sequential)."""
-    from .build import to_code
-    from .spec import SpecError
+    from ..architecture.build import to_code
+    from ..architecture.spec import SpecError
 
     try:
         click.echo(to_code(_spec(arch, input_shape)), nl=False)
@@ -208,8 +207,8 @@ def code(arch: str, input_shape: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def presets(as_json: bool) -> None:
     """List the preset architectures."""
-    from .budget import rows
-    from .presets import preset
+    from ..architecture.budget import rows
+    from ..architecture.presets import preset
 
     if as_json:
         data = [
@@ -225,52 +224,29 @@ def presets(as_json: bool) -> None:
 
 def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
     """Train one architecture with progress on stderr; the run lands in the store."""
-    from .torch_import import import_torch
+    from ..training.torch_import import import_torch
 
     import_torch()
-    from .budget import check_trainable, rows
-    from .logs import LogFile, details
+    from ..architecture.budget import check_trainable, rows
+    from ..experiments.run import Run
     from .tables import TrainProgress
-    from .train import Trainer
 
     spec = _spec(arch)
     config = _config(opts)
     data = _load_data(opts["dataset"], opts["data_dir"], config.device)
-    problem = check_trainable(rows(spec, data.input_shape), data.num_classes)
+    budget = rows(spec, data.input_shape)
+    problem = check_trainable(budget, data.num_classes)
     if problem:
         raise BadInput(problem)
-    store = _store(opts["runs_dir"])
-    recorder = store.recorder()
     name = _arch_name(arch, spec)
-    with LogFile(store.root), TrainProgress(name, quiet=quiet) as progress:
-
-        def on_event(event: Any) -> None:
-            recorder(event)
-            progress(event)
-
-        trainer = Trainer(spec, data, config, on_event, arch=name)
-        with StopOnSignals(trainer.stop):
-            ended = trainer.run()
-        if ended.status == "failed":
-            logging.getLogger(__name__).error("run %s failed: %s", recorder.run_id, ended.message)
-    result = {
-        "run_id": recorder.run_id,
-        "arch": name,
-        "params": rows(spec, data.input_shape).total_params,
-        "dataset": opts["dataset"],
-        "epochs": ended.epochs_done,
-        "train_loss": ended.train_loss,
-        "val_acc": ended.final_val_acc,
-        "best_val_acc": ended.best_val_acc,
-        "seconds": round(ended.seconds, 3),
-        "samples_per_s": round(ended.samples_per_s, 1),
-        "device": progress.device or config.device,
-        "status": ended.status,
-    }
+    with TrainProgress(name, quiet=quiet) as progress:
+        run = Run(spec, data, config, _store(opts["runs_dir"]), progress, arch=name)
+        with StopOnSignals(run.stop):
+            ended = run.run()
+    result = run.to_json(budget.total_params)
     if ended.status != "finished":
-        where = details(store.root) if ended.status == "failed" else ""
-        click.echo(f"{ended.status}: {ended.message}{where}", err=True)
-    return recorder.run_id, ended, result
+        click.echo(f"{ended.status}: {ended.message}", err=True)
+    return run.run_id, ended, result
 
 
 class StopOnSignals:
@@ -387,7 +363,7 @@ def data() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def data_list(data_dir: str | None, as_json: bool) -> None:
     """Show the datasets and whether each is present."""
-    from .data import available
+    from ..training.data import available
 
     infos = available(data_dir)
     if as_json:
@@ -403,7 +379,7 @@ def data_list(data_dir: str | None, as_json: bool) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
 def data_fetch(name: str, data_dir: str | None) -> None:
     """Download dataset NAME (needs the internet), with progress."""
-    from .data import DataError, fetch
+    from ..training.data import DataError, fetch
     from .tables import DownloadProgress
 
     try:
@@ -421,7 +397,7 @@ def data_fetch(name: str, data_dir: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def matrix(arch: str, layer: int | None, input_shape: str | None, as_json: bool) -> None:
     """A conv layer as the sparse matrix it multiplies by: shared weights, structural zeros."""
-    from .lessons import layer_matrix
+    from ..lessons import layer_matrix
 
     spec = _spec(arch)
     shape = None
@@ -446,7 +422,7 @@ def matrix(arch: str, layer: int | None, input_shape: str | None, as_json: bool)
 @click.option("--json", "as_json", is_flag=True)
 def rf(arch: str, input_shape: str | None, as_json: bool) -> None:
     """Receptive field, jump and input coverage of every layer of ARCH."""
-    from .lessons import receptive_fields
+    from ..lessons import receptive_fields
 
     spec = _spec(arch, input_shape)
     fields = receptive_fields(spec)

@@ -21,13 +21,13 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..budget import Budget, rows
-from ..spec import Spec
-from . import heatmap
-from .heatmap import Picture
-from .info import Info
-from .messages import WeightSnapshot
-from .segments import SegmentLines, text_segments
+from ...architecture.budget import Budget, rows
+from ...architecture.spec import Spec
+from ..messages import WeightSnapshot
+from ..widgets import heatmap
+from ..widgets.heatmap import Picture
+from ..widgets.info import Info
+from ..widgets.segments import SegmentLines, text_segments
 
 REDRAW_S = 0.5
 SMALL_TILE = 7  # kernels up to 7x7 also get an enlarged view and their numbers (v) beside the grid

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -11,15 +10,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 from rich.text import Text
 
-from .events import Ended, EpochEnd, Started, Step
-from .presets import PRESETS
+from ..architecture.presets import PRESETS
+from ..lessons import weight_mark
+from ..training.events import Ended, EpochEnd, Started, Step
 
 if TYPE_CHECKING:
-    from .budget import Budget
-    from .data import DatasetInfo
-    from .lessons import ConvMatrix, RFRow
-    from .runs import EpochMetrics, RunRecord
-    from .spec import Spec
+    from ..architecture.budget import Budget
+    from ..architecture.spec import Spec
+    from ..lessons import ConvMatrix, RFRow
+    from ..store.runs import EpochMetrics, RunRecord
+    from ..training.data import DatasetInfo
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -86,8 +86,8 @@ def summary_table(spec: Spec, budget: Budget) -> Table:
 
 
 def presets_table() -> Table:
-    from .budget import rows
-    from .presets import preset
+    from ..architecture.budget import rows
+    from ..architecture.presets import preset
 
     table = Table("name", "params", "architecture", "about")
     table.columns[1].justify = "right"
@@ -259,7 +259,6 @@ class DownloadProgress:
         self.progress.update(self.task, completed=done, total=total)
 
 
-WEIGHT_MARKS = string.ascii_lowercase + string.ascii_uppercase + string.digits
 PALETTE = ["red", "green", "blue", "magenta", "cyan", "yellow", "bright_red", "bright_green", "bright_blue"]
 
 
@@ -273,7 +272,7 @@ def matrix_view(m: ConvMatrix, max_cols: int = 120) -> Group:
             if idx == 0:
                 line.append("·", style="dim")
             else:
-                mark = WEIGHT_MARKS[(idx - 1) % len(WEIGHT_MARKS)]
+                mark = weight_mark(idx)
                 line.append(mark, style=PALETTE[(idx - 1) % len(PALETTE)])
         lines.append(line)
     note = Text(

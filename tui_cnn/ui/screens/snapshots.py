@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .main_screen import MainScreen
-    from .messages import WeightSnapshot
+    from ..main_screen import MainScreen
+    from ..messages import WeightSnapshot
 
 
 def trained(main: MainScreen) -> WeightSnapshot | None:

@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .events import Ended, EpochEnd, Event, Started
-from .specfile import write_atomic
+from ..architecture.specfile import write_atomic
+from ..training.events import Ended, EpochEnd, Event, Started
 
 SCHEMA_VERSION = 1
 DB_NAME = "runs.sqlite3"

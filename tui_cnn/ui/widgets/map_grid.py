@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 
+from ..panes.kernels import KernelGrid
 from . import heatmap
 from .heatmap import Picture
-from .kernels import KernelGrid
 
 
 class MapGrid(KernelGrid, can_focus=True):

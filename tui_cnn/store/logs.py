@@ -9,6 +9,7 @@ be written is skipped: the failure is on the screen already, with its message.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 LOG_NAME = "cnn-tui.log"
@@ -47,17 +48,24 @@ class _LazyFileHandler(logging.FileHandler):
 
 
 class LogFile:
-    """The package's records (INFO and up) appended to `<root>/cnn-tui.log` while open."""
+    """The package's records (INFO and up) appended to `<root>/cnn-tui.log` while open.
+
+    Opening one for a file that another open `LogFile` already writes does nothing (the app
+    keeps its log open while each run opens its own), so no record is written twice.
+    """
 
     def __init__(self, root: Path | str) -> None:
         self.path = log_path(root)
         self._handler: logging.Handler | None = None
 
     def open(self) -> LogFile:
-        if self._handler is None:
+        logger = logging.getLogger(PACKAGE)
+        target = os.path.abspath(self.path)
+        if self._handler is None and not any(
+            isinstance(h, _LazyFileHandler) and h.baseFilename == target for h in logger.handlers
+        ):
             handler = _LazyFileHandler(self.path, delay=True, encoding="utf-8")
             handler.setFormatter(logging.Formatter(FORMAT))
-            logger = logging.getLogger(PACKAGE)
             logger.addHandler(handler)
             if logger.getEffectiveLevel() > logging.INFO:
                 logger.setLevel(logging.INFO)

@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ..budget import layer_row, rows
-from ..presets import PRESETS, preset
-from ..spec import LAYER_HELP, Layer, ParseError, parse_layers
+from ...architecture.budget import layer_row, rows
+from ...architecture.presets import PRESETS, preset
+from ...architecture.spec import LAYER_HELP, Layer, ParseError, parse_layers
 
 T = TypeVar("T")
 

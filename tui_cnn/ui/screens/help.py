@@ -10,11 +10,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .budget_pane import BudgetPane
-from .editor import ArchitecturePane, LayerList
-from .kernels import KernelsPane
-from .training_pane import TrainingPane
-from .views import VIEWS
+from ..panes.architecture import ArchitecturePane, LayerList
+from ..panes.budget import BudgetPane
+from ..panes.kernels import KernelsPane
+from ..panes.training import TrainingPane
+from ..views import VIEWS
 
 PANES: tuple[tuple[str, str, list[Binding]], ...] = (
     (

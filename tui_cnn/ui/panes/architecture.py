@@ -18,14 +18,14 @@ from textual.containers import Vertical
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..budget import Budget, Row, rows
-from ..presets import PRESETS, preset
-from ..spec import Layer, ParseError, Spec, format_shape, parse_line
-from ..specfile import read_spec, write_spec
-from .history import SpecHistory
-from .info import Info
-from .messages import SpecChanged
-from .modals import LayerForm, LayerPicker, OpenSpec, PresetPicker, Prompt, has_fields, new_layer
+from ...architecture.budget import Budget, Row, rows
+from ...architecture.history import SpecHistory
+from ...architecture.presets import PRESETS, preset
+from ...architecture.spec import Layer, ParseError, Spec, format_shape, parse_line
+from ...architecture.specfile import read_spec, write_spec
+from ..dialogs.modals import LayerForm, LayerPicker, OpenSpec, PresetPicker, Prompt, has_fields, new_layer
+from ..messages import SpecChanged
+from ..widgets.info import Info
 
 MOVE = Binding.Group("Move", compact=True)
 UNDO = Binding.Group("Undo/redo")

@@ -21,15 +21,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from . import digit, heatmap
-from .info import Info
-from .segments import SegmentLines
-from .training_pane import RUNNING
+from ..panes.training import RUNNING
+from ..widgets import digit, heatmap
+from ..widgets.info import Info
+from ..widgets.segments import SegmentLines
 
 if TYPE_CHECKING:
-    from ..lessons import Mistake
-    from ..runs import RunRecord
-    from .main_screen import MainScreen
+    from ...lessons import Mistake
+    from ...store.runs import RunRecord
+    from ..main_screen import MainScreen
 
 WORST = 12  # confident mistakes shown
 CELL = 5  # characters a confusion cell
@@ -138,10 +138,10 @@ class MistakesScreen(Screen):
     @work(thread=True, exit_on_error=False)
     def score(self) -> None:
         """In a thread: the run's model on its validation set (torch and the data load here)."""
-        from ..compare import load_model
-        from ..data import DataError, load
-        from ..lessons import confusion, confusion_heat, worst
-        from ..runs import RunStore, StoreError
+        from ...lessons import confusion, confusion_heat, worst
+        from ...store.compare import load_model
+        from ...store.runs import RunStore, StoreError
+        from ...training.data import DataError, load
 
         try:
             store = RunStore.open(self.runs_dir)

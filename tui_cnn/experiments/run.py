@@ -1,0 +1,102 @@
+"""One training run end to end: the trainer, its record in the runs store, the log of a failure.
+
+The CLI's `train` and `compare` and the app's Training pane all train through `Run`, and
+only format the events it hands on and the `Ended` it returns; so a run trained anywhere
+is recorded, logged and reported the same way. A failed run's traceback goes to the log
+file beside the store, and its message (as recorded, shown and returned) says where.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..architecture.spec import Spec
+from ..store.logs import LogFile, details
+from ..store.runs import RunStore
+from ..training.config import TrainConfig
+from ..training.data import Dataset
+from ..training.events import Callback, Ended, Event, Started
+from ..training.trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+
+class Run:
+    """Trains `spec` once, recording every event in `store`; pause, resume and stop from any thread."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        dataset: Dataset | str,
+        config: TrainConfig,
+        store: RunStore,
+        on_event: Callback | None = None,
+        *,
+        arch: str | None = None,
+        data_dir: Path | str | None = None,
+    ) -> None:
+        self.store = store
+        self.recorder = store.recorder()
+        self.started: Started | None = None
+        self._on_event = on_event
+        self.trainer = Trainer(spec, dataset, config, self._event, arch=arch, data_dir=data_dir)
+
+    @property
+    def run_id(self) -> str:
+        return self.recorder.run_id
+
+    def pause(self) -> None:
+        self.trainer.pause()
+
+    def resume(self) -> None:
+        self.trainer.resume()
+
+    def stop(self) -> None:
+        self.trainer.stop()
+
+    @property
+    def paused(self) -> bool:
+        return self.trainer.paused
+
+    def run(self) -> Ended:
+        """Train to the end or a stop; never raises for a training fault (see `Trainer.run`)."""
+        self._ended: Ended | None = None
+        with LogFile(self.store.root):
+            self.trainer.run()
+        assert self._ended is not None
+        return self._ended
+
+    def _event(self, event: Event) -> None:
+        self.recorder(event)
+        if isinstance(event, Started):
+            self.started = event
+        elif isinstance(event, Ended):
+            if event.status == "failed":
+                log.error("run %s failed: %s", self.run_id, event.message)
+                event = dataclasses.replace(event, message=event.message + details(self.store.root))
+            self._ended = event
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def to_json(self, params: int) -> dict[str, Any]:
+        """The run as `cnn-tui train --json` prints it."""
+        ended, started = self._ended, self.started
+        assert ended is not None
+        config = self.trainer.config
+        return {
+            "run_id": self.run_id,
+            "arch": self.trainer.arch,
+            "params": params,
+            "dataset": started.dataset if started else None,
+            "epochs": ended.epochs_done,
+            "train_loss": ended.train_loss,
+            "val_acc": ended.final_val_acc,
+            "best_val_acc": ended.best_val_acc,
+            "seconds": round(ended.seconds, 3),
+            "samples_per_s": round(ended.samples_per_s, 1),
+            "device": started.device if started else config.device,
+            "status": ended.status,
+        }

@@ -1,0 +1,1 @@
+"""What outlives a run: the runs store, comparisons over it, and the log of failed runs."""

@@ -1,0 +1,1 @@
+"""Modal dialogs: pickers, forms, prompts and confirmations."""

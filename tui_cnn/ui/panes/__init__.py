@@ -1,0 +1,1 @@
+"""The main screen's four panes: architecture, budget, training, kernels."""

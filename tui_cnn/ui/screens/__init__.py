@@ -1,0 +1,1 @@
+"""Screens over the main screen: the lesson views and help."""

@@ -1,0 +1,1 @@
+"""Drawing widgets: heatmaps, charts, scatter plots, digits, tables and text panels."""
