@@ -290,6 +290,9 @@ class Trainer:
         if _channels_last(spec, device):
             model.to(memory_format=torch.channels_last)
         optimizer = optimizers.make(config.optimizer, model.parameters(), device, config.lr, config.weight_decay)
+        _, fallback = optimizers.check(config.optimizer, device)
+        if fallback:
+            self._notes.append(fallback)
         forward = self._forward(model, device)
         autocast = self._autocast(device)
 
