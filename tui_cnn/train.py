@@ -33,6 +33,8 @@ from .config import TrainConfig
 from .data import DataError, Dataset, load
 from .devices import DeviceError, describe, pick
 from .events import Callback, Ended, EpochEnd, Event, Started, Status, Step, Weights
+from .generators import run_generators, seed_dropout
+from .init import initialise
 from .spec import Spec
 
 log = logging.getLogger(__name__)
@@ -284,9 +286,12 @@ class Trainer:
             data, device = self._prepare()
         except (ValueError, DataError, DeviceError) as exc:
             raise _NotStarted(str(exc)) from exc
-        torch.manual_seed(config.seed)
         spec = dataclasses.replace(self.spec, input_shape=data.input_shape)
-        self.model = model = build_model(spec).to(device)
+        # The run's own generators (see generators.py): nothing here seeds or draws from torch's global one.
+        init, dropout, generator = run_generators(config.seed, device)
+        with torch.device("meta"):  # built without drawing; `init` then draws as PyTorch's init would
+            model = build_model(spec)
+        self.model = model = seed_dropout(initialise(model.to_empty(device="cpu"), init).to(device), dropout)
         if _channels_last(spec, device):
             model.to(memory_format=torch.channels_last)
         optimizer = optimizers.make(config.optimizer, model.parameters(), device, config.lr, config.weight_decay)
@@ -302,8 +307,6 @@ class Trainer:
         steps_per_epoch = n // batch if config.drop_last else math.ceil(n / batch)
         total_steps = steps_per_epoch * config.epochs
         sizes = [min(batch, n - i * batch) for i in range(steps_per_epoch)]
-        # Batch order from a CPU generator: the same seed gives the same batches on every device.
-        generator = torch.Generator().manual_seed(config.seed)
         self._emit(
             Started(
                 arch=self.arch,
