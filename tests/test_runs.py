@@ -230,3 +230,23 @@ def test_writes_from_another_thread(store: RunStore) -> None:
     thread.start()
     thread.join(10)
     assert store.get(recorder.run_id).status == "finished"
+
+
+def test_a_killed_run_keeps_its_time_up_to_the_last_epoch(store: RunStore, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tui_cnn.cli.commands import main
+
+    recorder = store.recorder()
+    recorder(started(epochs=30))
+    for n in range(1, 28):
+        recorder(epoch(n, 0.9))  # 27 epochs of 0.25 s, then kill -9: no Ended
+    with sqlite3.connect(store.db_path) as db:
+        db.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (2**22 + 12345, recorder.run_id))
+    record = RunStore(store.root).get(recorder.run_id)
+    assert record is not None and record.status == "interrupted" and record.epochs_done == 27
+    assert record.seconds == pytest.approx(27 * 0.25)
+    listing = CliRunner().invoke(main, ["runs", "--runs-dir", str(store.root)])
+    assert listing.exit_code == 0 and "6.8s" in listing.output
+    recorder(ended())  # an Ended, when there is one, has the last word
+    assert store.get(recorder.run_id).seconds == 1.5

@@ -112,7 +112,10 @@ def test_huge_learning_rate_diverges_naming_the_step(small: Dataset) -> None:
     # Reports only at the epoch's end: the message still names the first step that went bad.
     ended, events = run(preset("mlp"), small, epochs=3, lr=1e6, optimizer="sgd", report_every=1e9)
     assert ended.status == "diverged"
-    pattern = r"loss became (nan|inf|-inf) at step (\d+) \(epoch 1\); try a lower learning rate \(now 1e\+06\)"
+    pattern = (
+        r"loss became (nan|inf|-inf|[\d.]+e\+\d+) at step (\d+)"
+        r" \(epoch 1\); try a lower learning rate \(now 1e\+06\)"
+    )
     found = re.fullmatch(pattern, ended.message)
     assert found, ended.message
     assert 1 < int(found.group(2)) < 15  # 15 steps an epoch: found inside it, not where it was noticed

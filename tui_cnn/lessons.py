@@ -216,13 +216,15 @@ def _conv_module(model: nn.Sequential, index: int) -> nn.Conv2d:
 
 
 def _fresh_conv(c: int, o: int, k: int, s: int, p: int, bias: bool, seed: int) -> nn.Conv2d:
-    """A conv with PyTorch's default init under `seed`, leaving the global generator alone."""
+    """A conv with PyTorch's default init under `seed`, from a generator of its own (not the global one)."""
     import torch
     from torch import nn
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return nn.Conv2d(c, o, k, stride=s, padding=p, bias=bias)
+    from .architecture.init import initialise
+
+    conv = nn.Conv2d(c, o, k, stride=s, padding=p, bias=bias, device="meta").to_empty(device="cpu")
+    initialise(conv, torch.Generator().manual_seed(seed))
+    return conv
 
 
 @dataclass(frozen=True)
@@ -508,14 +510,14 @@ def model_from(spec: Spec, state_dict: Mapping[str, torch.Tensor] | None = None,
     import torch
 
     from .architecture.build import build_model
+    from .architecture.init import initial_model
 
     if state_dict is None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = build_model(spec)
+        model = initial_model(spec, seed)
     else:
-        model = build_model(spec)
-        model.load_state_dict(dict(state_dict))
+        with torch.device("meta"):  # nothing drawn: the weights are about to be replaced
+            model = build_model(spec)
+        model.to_empty(device="cpu").load_state_dict(dict(state_dict))
     return model.eval()
 
 

@@ -330,7 +330,8 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
         return
     from .tables import console, runs_table
 
-    console().print(runs_table(records))
+    out = console()
+    out.print(runs_table(records, cap_arch=out.is_terminal))
 
 
 @runs.command("show")

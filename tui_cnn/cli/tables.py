@@ -24,8 +24,15 @@ if TYPE_CHECKING:
 SPARK = "▁▂▃▄▅▆▇█"
 
 
+PIPE_WIDTH = 10_000  # columns when not a terminal: a pipe or a file has no edge to cut text at
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False)
+    """Rich output on stdout (or stderr); to a pipe or a file, wide enough that nothing is cut or wrapped."""
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal:
+        out.width = PIPE_WIDTH
+    return out
 
 
 def shape(s: tuple[int, ...] | None) -> str:
@@ -97,19 +104,25 @@ def presets_table() -> Table:
 
 
 class TrainProgress:
-    """Epoch and step bars with loss, accuracy, samples/s and ETA, on stderr."""
+    """Epoch and step bars with loss, accuracy, samples/s and ETA, on stderr.
+
+    When stderr is not a terminal (a log file, a pipe) there are no bars to redraw: one line an epoch.
+    """
 
     def __init__(self, name: str, quiet: bool = False) -> None:
         self.name = name
         self.device: str | None = None
+        err = console(stderr=True)
+        self.lines = not quiet and not err.is_terminal
+        self.steps_per_epoch = 0
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[stats]}"),
             TimeRemainingColumn(),
-            console=console(stderr=True),
-            disable=quiet,
+            console=err,
+            disable=quiet or self.lines,
             transient=False,
         )
         self.epochs: TaskID | None = None
@@ -132,6 +145,7 @@ class TrainProgress:
             )
             for note in event.config.get("notes", []):  # e.g. "amp ignored on cpu"
                 p.console.print(f"[yellow]note:[/] {note}")
+            self.steps_per_epoch = event.steps_per_epoch
             self.epochs = p.add_task("epochs", total=event.epochs, stats="")
             self.steps = p.add_task("steps ", total=event.steps_per_epoch, stats="")
         elif isinstance(event, Step) and self.steps is not None:
@@ -139,6 +153,12 @@ class TrainProgress:
                 self.steps,
                 completed=event.epoch_step,
                 stats=f"loss {event.loss:.3f}  acc {pct(event.acc)}  {event.samples_per_s:,.0f} samples/s",
+            )
+        elif isinstance(event, EpochEnd) and self.lines and self.epochs is not None:
+            p.console.print(
+                f"epoch {event.epoch}/{p.tasks[self.epochs].total}  steps {self.steps_per_epoch}/{self.steps_per_epoch}"
+                f"  loss {event.train_loss:.3f}  acc {pct(event.train_acc)}  val acc {pct(event.val_acc)}"
+                f"  val loss {event.val_loss:.3f}  {event.samples_per_s:,.0f} samples/s  {event.seconds:.1f} s"
             )
         elif isinstance(event, EpochEnd) and self.epochs is not None and self.steps is not None:
             p.update(
@@ -174,8 +194,11 @@ def compare_table(results: list[dict]) -> Table:
     return table
 
 
-def runs_table(records: list[RunRecord]) -> Table:
-    """One line a run, narrow enough for 80 columns (`runs show` and `--json` have the rest)."""
+def runs_table(records: list[RunRecord], cap_arch: bool = True) -> Table:
+    """One line a run, narrow enough for 80 columns (`runs show` and `--json` have the rest).
+
+    `cap_arch=False` (for a pipe or a file) keeps long architectures whole.
+    """
     table = Table(
         "run", "arch", "params", "dataset", "status", "epochs", "val acc", "time",
         box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False,
@@ -188,7 +211,7 @@ def runs_table(records: list[RunRecord]) -> Table:
     for r in records:
         table.add_row(
             r.run_id,
-            r.arch if len(r.arch) < 40 else r.arch[:39] + "…",
+            r.arch if len(r.arch) < 40 or not cap_arch else r.arch[:39] + "…",
             f"{r.params:,}",
             r.dataset,
             r.status,

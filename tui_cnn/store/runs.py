@@ -335,14 +335,16 @@ class RunStore:
 class Recorder:
     """Feed it every event of one run: the row appears on Started and is completed on Ended.
 
-    Each epoch is committed as it ends, so a killed run keeps its curve. Events before
-    a Started (a run that failed to start) leave nothing in the store.
+    Each epoch is committed as it ends, with the run's time so far (the sum of its epochs'),
+    so a killed run keeps its curve and its time. Events before a Started (a run that
+    failed to start) leave nothing in the store.
     """
 
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self.run_id = _new_run_id()
         self._started = False
+        self._seconds = 0.0  # the epochs' seconds so far
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Started):
@@ -359,14 +361,15 @@ class Recorder:
 
     def _epoch(self, e: EpochEnd) -> None:
         store = self.store
+        self._seconds += e.seconds
         store._execute(
             "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?)",
             (self.run_id, e.epoch, e.train_loss, e.train_acc, e.val_loss, e.val_acc, e.seconds),
         )
         store._execute(
             "UPDATE runs SET epochs_done = ?, final_val_acc = ?, best_val_acc = max(coalesce(best_val_acc, 0), ?),"
-            " train_loss = ? WHERE run_id = ?",
-            (e.epoch, e.val_acc, e.val_acc, e.train_loss, self.run_id),
+            " train_loss = ?, seconds = ? WHERE run_id = ?",
+            (e.epoch, e.val_acc, e.val_acc, e.train_loss, self._seconds, self.run_id),
         )
 
     def _ended(self, e: Ended) -> None:

@@ -28,12 +28,14 @@ from torch import nn
 
 from ..architecture.budget import check_trainable, rows
 from ..architecture.build import build_model
+from ..architecture.init import initialise
 from ..architecture.spec import Spec
 from . import optimizers
 from .config import TrainConfig
 from .data import DataError, Dataset, load
 from .devices import DeviceError, describe, pick
 from .events import Callback, Ended, EpochEnd, Event, Started, Status, Step, Weights
+from .generators import run_generators, seed_dropout
 
 log = logging.getLogger(__name__)
 
@@ -67,37 +69,60 @@ def _cpu_copy(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for k, v in tensors.items()}
 
 
+# A mean cross-entropy this big means the weights blew up: chance is ln 10 = 2.3 and a run that
+# learns never comes near, while one that blew up can creep along at 1e23 without a nan.
+DIVERGED_LOSS = 1e6
+
+
+def _accumulator(device: torch.device) -> torch.dtype:
+    """float64 for loss sums: float32 sums of finite losses near 1e38 overflow (MPS has no float64)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def _diverged(loss: float) -> bool:
+    return not math.isfinite(loss) or loss > DIVERGED_LOSS
+
+
 class _Meter:
     """One epoch's train loss and accuracy, kept on the device and read only when reporting.
 
-    Each step's summed loss goes into its own slot (one kernel, like accumulating would),
-    so a read costs one sync, and a nan or inf can be traced to the exact step.
+    Each step's mean loss goes into its own float64 slot (one kernel, like accumulating
+    would), weighted by its batch size only when read, so a read costs one sync, no sum
+    of finite losses overflows, and a nan, inf or blown-up loss can be traced to its step.
     """
 
-    def __init__(self, device: torch.device, steps: int) -> None:
-        self.losses = torch.zeros(steps, device=device)  # per step: mean loss x batch size
+    def __init__(self, device: torch.device, sizes: list[int]) -> None:
+        dtype = _accumulator(device)
+        self.losses = torch.zeros(len(sizes), dtype=dtype, device=device)  # per step: mean loss
+        self.sizes = torch.tensor(sizes, dtype=dtype).to(device)
         self.correct = torch.zeros((), dtype=torch.int64, device=device)
         self.steps = self.seen = 0
         self._read = (0, 0.0, 0.0)  # seen, loss sum, correct at the last read
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        torch.mul(loss.detach(), len(y), out=self.losses[self.steps])
+        self.losses[self.steps].copy_(loss.detach())
         self.correct.add_((logits.argmax(1) == y).sum())
         self.steps += 1
         self.seen += len(y)
 
     def read(self) -> tuple[float, float]:
         """Mean loss and accuracy since the last read (nan or inf if any step's loss was)."""
-        seen, loss, correct = self.seen, self.losses[: self.steps].sum().item(), float(self.correct.item())
+        steps = self.steps
+        loss = torch.dot(self.losses[:steps], self.sizes[:steps]).item()
+        seen, correct = self.seen, float(self.correct.item())
         last_seen, last_loss, last_correct = self._read
         self._read = (seen, loss, correct)
         count = seen - last_seen
         return (loss - last_loss) / count, (correct - last_correct) / count
 
     def first_bad(self) -> tuple[int, float]:
-        """The 0-based step of this epoch whose loss was first nan or inf, and that loss."""
-        losses = self.losses[: self.steps].cpu()
-        index = int((~torch.isfinite(losses)).nonzero()[0])
+        """The 0-based step of this epoch whose loss first diverged (nan, inf or huge), and that loss.
+
+        Never fails: if no step diverged on its own, the step with the largest loss.
+        """
+        losses = self.losses[: self.steps].double().cpu()
+        bad = ~torch.isfinite(losses) | (losses > DIVERGED_LOSS)
+        index = int(bad.nonzero()[0]) if bool(bad.any()) else int(losses.argmax())
         return index, float(losses[index])
 
     def means(self) -> tuple[float, float]:
@@ -261,12 +286,18 @@ class Trainer:
             data, device = self._prepare()
         except (ValueError, DataError, DeviceError) as exc:
             raise _NotStarted(str(exc)) from exc
-        torch.manual_seed(config.seed)
         spec = dataclasses.replace(self.spec, input_shape=data.input_shape)
-        self.model = model = build_model(spec).to(device)
+        # The run's own generators (see generators.py): nothing here seeds or draws from torch's global one.
+        init, dropout, generator = run_generators(config.seed, device)
+        with torch.device("meta"):  # built without drawing; `init` then draws as PyTorch's init would
+            model = build_model(spec)
+        self.model = model = seed_dropout(initialise(model.to_empty(device="cpu"), init).to(device), dropout)
         if _channels_last(spec, device):
             model.to(memory_format=torch.channels_last)
         optimizer = optimizers.make(config.optimizer, model.parameters(), device, config.lr, config.weight_decay)
+        _, fallback = optimizers.check(config.optimizer, device)
+        if fallback:
+            self._notes.append(fallback)
         forward = self._forward(model, device)
         autocast = self._autocast(device)
 
@@ -275,8 +306,7 @@ class Trainer:
         batch = min(config.batch_size, n)
         steps_per_epoch = n // batch if config.drop_last else math.ceil(n / batch)
         total_steps = steps_per_epoch * config.epochs
-        # Batch order from a CPU generator: the same seed gives the same batches on every device.
-        generator = torch.Generator().manual_seed(config.seed)
+        sizes = [min(batch, n - i * batch) for i in range(steps_per_epoch)]
         self._emit(
             Started(
                 arch=self.arch,
@@ -296,7 +326,7 @@ class Trainer:
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch
             clock = (time.perf_counter(), self._paused_seconds)
-            meter = _Meter(device, steps_per_epoch)
+            meter = _Meter(device, sizes)
             model.train()
             order = torch.randperm(n, generator=generator).to(device, non_blocking=True)
             next_report = time.perf_counter() + config.report_every
@@ -325,8 +355,8 @@ class Trainer:
             train_loss, train_acc = meter.means()
             self._train_loss = train_loss
             val_loss, val_acc = self._evaluate(forward, autocast, data)
-            if not math.isfinite(val_loss):
-                raise _Diverged(f"validation loss became {val_loss} after epoch {epoch}; {self._lower_lr()}")
+            if _diverged(val_loss):
+                raise _Diverged(f"validation loss became {val_loss:.4g} after epoch {epoch}; {self._lower_lr()}")
             self._epochs_done, self._final = epoch, val_acc
             self._best = val_acc if self._best is None else max(self._best, val_acc)
             throughput = meter.seen / train_time if train_time > 0 else 0.0
@@ -339,12 +369,12 @@ class Trainer:
         return time.perf_counter() - began - (self._paused_seconds - paused_before)
 
     def _step_event(self, meter: _Meter, epoch: int, epoch_step: int, epoch_time: float, total_steps: int) -> Step:
-        """Read the device sums (the one sync) into a Step; raises _Diverged on nan or inf."""
+        """Read the device sums (the one sync) into a Step; raises _Diverged on nan, inf or a blown-up loss."""
         loss, acc = meter.read()
-        if not math.isfinite(loss):
+        if _diverged(loss):
             index, bad = meter.first_bad()
             step = self._step - meter.steps + index + 1
-            raise _Diverged(f"loss became {bad} at step {step} (epoch {epoch}); {self._lower_lr()}")
+            raise _Diverged(f"loss became {bad:.4g} at step {step} (epoch {epoch}); {self._lower_lr()}")
         elapsed, done = self._elapsed(), self._step / total_steps
         return Step(
             step=self._step,
@@ -388,13 +418,13 @@ class Trainer:
         """Mean loss and accuracy on the validation split, one sync at the end."""
         assert self.model is not None
         self.model.eval()
-        loss_sum = torch.zeros((), device=data.device)
+        loss_sum = torch.zeros((), dtype=_accumulator(data.device), device=data.device)
         correct = torch.zeros((), dtype=torch.int64, device=data.device)
         for start in range(0, len(data.x_val), EVAL_BATCH):
             xb, yb = data.x_val[start : start + EVAL_BATCH], data.y_val[start : start + EVAL_BATCH]
             with autocast:
                 logits = forward(xb)
-            loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
+            loss_sum += F.cross_entropy(logits.float(), yb, reduction="none").sum(dtype=loss_sum.dtype)
             correct += (logits.argmax(1) == yb).sum()
         count = len(data.x_val)
         return loss_sum.item() / count, correct.item() / count
