@@ -377,6 +377,33 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     console().print(run_panel(record, metrics))
 
 
+@main.command("export")
+@click.argument("run_id")
+@click.option("--out", type=click.Path(file_okay=False), help="folder to write (default: export-RUN_ID)")
+@click.option("--format", "fmt", type=click.Choice(["pytorch", "onnx", "torchscript"]), default="pytorch")
+@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
+def export(run_id: str, out: str | None, fmt: str, runs_dir: str | None, data_dir: str | None) -> None:
+    """Write RUN_ID's model out (model.py + safetensors, ONNX or TorchScript), checked on its validation set."""
+    from pathlib import Path
+
+    from .torch_import import import_torch
+
+    import_torch()
+    from .export import ExportError, export_run
+
+    store = _store(runs_dir)
+    record = store.get(run_id)
+    folder = Path(out) if out else Path(f"export-{record.run_id if record else run_id}")
+    try:
+        done = export_run(store, run_id, folder, fmt, data_dir)
+    except ExportError as exc:
+        raise BadInput(str(exc)) from exc
+    from .tables import console, exported_line
+
+    console().print(exported_line(done))
+
+
 @main.group()
 def data() -> None:
     """Datasets: list what is present, fetch what is not."""

@@ -17,6 +17,7 @@ from .presets import PRESETS
 if TYPE_CHECKING:
     from .budget import Budget
     from .data import DatasetInfo
+    from .export import Exported
     from .lessons import ConvMatrix, RFRow
     from .runs import EpochMetrics, RunRecord
     from .spec import Spec
@@ -220,6 +221,17 @@ def run_panel(record: RunRecord, metrics: list[EpochMetrics]) -> Group:
         )
     curve = Text(f"val acc {spark([m.val_acc for m in metrics])}", style="cyan")
     return Group(head, curve, table)
+
+
+def exported_line(done: Exported) -> Text:
+    """What an export wrote, and that it reproduces the run."""
+    files = ", ".join(done.files)
+    return Text.assemble(
+        (f"exported run {done.run_id} as {done.format}", "bold"),
+        f" to {done.out}\n  {files}\n",
+        f"val acc {pct(done.val_acc)} (the run's {pct(done.run_val_acc)}),"
+        f" largest logit difference {done.max_abs_diff:.1e}",
+    )
 
 
 def data_table(infos: list[DatasetInfo]) -> Table:
