@@ -339,11 +339,21 @@ def compare(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     sys.exit(_exit_code(status))
 
 
+def _write_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """A header and one line per row on stdout, for spreadsheets and pandas."""
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
 @main.group(invoke_without_command=True)
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="one CSV row per run on stdout")
 @click.pass_context
-def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
+def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
     """List the runs in the store (newest first)."""
     ctx.obj = runs_dir
     if ctx.invoked_subcommand is not None:
@@ -351,6 +361,11 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
     records = _store(runs_dir).runs()
     if as_json:
         click.echo(json.dumps({"runs": [r.to_json() for r in records]}))
+        return
+    if as_csv:
+        from .runs import RUN_CSV_COLUMNS
+
+        _write_csv(RUN_CSV_COLUMNS, [r.csv_row() for r in records])
         return
     from .tables import console, runs_table
 
@@ -361,8 +376,9 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="the per-epoch metrics as CSV on stdout")
 @click.pass_context
-def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool) -> None:
+def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
     """Show one run with its per-epoch curve."""
     store = _store(runs_dir or ctx.obj)
     record = store.get(run_id)
@@ -371,6 +387,11 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     metrics = store.metrics(record.run_id)
     if as_json:
         click.echo(json.dumps({**record.to_json(), "metrics": [m.__dict__ for m in metrics]}))
+        return
+    if as_csv:
+        from .runs import METRICS_CSV_COLUMNS
+
+        _write_csv(METRICS_CSV_COLUMNS, [{"run_id": record.run_id, **m.__dict__} for m in metrics])
         return
     from .tables import console, run_panel
 
@@ -402,6 +423,42 @@ def export(run_id: str, out: str | None, fmt: str, runs_dir: str | None, data_di
     from .tables import console, exported_line
 
     console().print(exported_line(done))
+
+
+def _stdin_is_a_terminal() -> bool:
+    """Whether a question can be answered: a script or a pipe must say --yes instead."""
+    return sys.stdin.isatty()
+
+
+@runs.command("rm")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="do not ask (for scripts)")
+@click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
+@click.pass_context
+def runs_rm(ctx: click.Context, run_ids: tuple[str, ...], yes: bool, runs_dir: str | None) -> None:
+    """Delete runs with their weights and checkpoints (asks first unless --yes)."""
+    from .runs import StoreError
+
+    store = _store(runs_dir or ctx.obj)
+    records = []
+    for run_id in dict.fromkeys(run_ids):
+        record = store.get(run_id)
+        if record is None:
+            raise BadInput(f"no run {run_id!r} in {store.root} (nothing deleted)")
+        if record.status == "running":
+            raise BadInput(f"run {record.run_id} is still running (nothing deleted)")
+        records.append(record)
+    names = ", ".join(f"{r.run_id} ({r.arch})" for r in records)
+    if not yes:
+        if not _stdin_is_a_terminal():
+            raise BadInput(f"not deleting {len(records)} run(s) without --yes: no terminal to ask on")
+        click.confirm(f"delete {names}?", abort=True, err=True)
+    try:
+        for record in records:
+            store.delete(record.run_id)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(f"deleted {names}", err=True)
 
 
 @main.group()

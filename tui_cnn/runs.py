@@ -112,6 +112,19 @@ class RunRecord:
             "config": self.config,
         }
 
+    def csv_row(self) -> dict[str, Any]:
+        """The run as one flat row: `to_json` without the nested config, its main settings as columns."""
+        row = {k: v for k, v in self.to_json().items() if k != "config"}
+        return {**row, **{k: self.config.get(k) for k in CSV_SETTINGS}}
+
+
+CSV_SETTINGS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "seed")  # from the run's config
+RUN_CSV_COLUMNS = (
+    "run_id", "arch", "line", "params", "dataset", "status", "epochs_done", "val_acc", "best_val_acc", "train_loss",
+    "seconds", "samples_per_s", "device", "created", "message", *CSV_SETTINGS,
+)  # fmt: skip
+METRICS_CSV_COLUMNS = ("run_id", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
 
 @dataclass(frozen=True)
 class EpochMetrics:
