@@ -24,8 +24,8 @@ from .spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
     from .config import TrainConfig
-    from .events import Ended
-    from .runs import RunStore
+    from .events import Checkpoint, Ended
+    from .runs import RunRecord, RunStore
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -223,8 +223,14 @@ def presets(as_json: bool) -> None:
     console().print(presets_table())
 
 
-def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
-    """Train one architecture with progress on stderr; the run lands in the store."""
+def _train_one(
+    arch: str,
+    opts: dict[str, Any],
+    as_json: bool,
+    quiet: bool = False,
+    resume: tuple[RunRecord, Checkpoint, TrainConfig] | None = None,
+) -> tuple[str, Ended, dict]:
+    """Train one architecture with progress on stderr; the run lands in the store (or continues `resume`)."""
     from .torch_import import import_torch
 
     import_torch()
@@ -234,21 +240,21 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
     from .train import Trainer
 
     spec = _spec(arch)
-    config = _config(opts)
+    config = resume[2] if resume else _config(opts)
     data = _load_data(opts["dataset"], opts["data_dir"], config.device)
     problem = check_trainable(rows(spec, data.input_shape), data.num_classes)
     if problem:
         raise BadInput(problem)
     store = _store(opts["runs_dir"])
-    recorder = store.recorder()
-    name = _arch_name(arch, spec)
+    recorder = store.recorder(resume[0], resume[1].epoch) if resume else store.recorder()
+    name = resume[0].arch if resume else _arch_name(arch, spec)
     with LogFile(store.root), TrainProgress(name, quiet=quiet) as progress:
 
         def on_event(event: Any) -> None:
             recorder(event)
             progress(event)
 
-        trainer = Trainer(spec, data, config, on_event, arch=name)
+        trainer = Trainer(spec, data, config, on_event, arch=name, resume=resume[1] if resume else None)
         with StopOnSignals(trainer.stop):
             ended = trainer.run()
         if ended.status == "failed":
@@ -294,16 +300,59 @@ def _exit_code(status: str) -> int:
     return {"finished": 0, "interrupted": EXIT_INTERRUPTED}.get(status, 1)
 
 
+def _resumable(
+    ctx: click.Context, arch: str | None, run_id: str, opts: dict[str, Any]
+) -> tuple[str, tuple[RunRecord, Checkpoint, TrainConfig]]:
+    """The run to continue, its checkpoint and its new config; BadInput for what cannot change."""
+    from .checkpoint import resume_config
+    from .runs import StoreError
+
+    store = _store(opts["runs_dir"])
+    record = store.get(run_id)
+    if record is None:
+        raise BadInput(f"no run {run_id!r} in {store.root}")
+    if record.status == "running":
+        raise BadInput(f"run {record.run_id} is still running")
+    if arch is not None and _spec(arch).line() != record.line:
+        raise BadInput(f"the architecture cannot change when resuming (run {record.run_id} is {record.line!r})")
+    given = {
+        ("compile" if name == "compile_" else name): value
+        for name, value in opts.items()
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
+    if given.pop("dataset", record.dataset) != record.dataset:
+        raise BadInput(f"the dataset cannot change when resuming (run {record.run_id} used {record.dataset})")
+    given.pop("runs_dir", None)
+    given.pop("data_dir", None)
+    try:
+        checkpoint = store.load_checkpoint(record.run_id)
+        config = resume_config(record.config, given, checkpoint.epoch)
+    except (StoreError, ValueError) as exc:
+        raise BadInput(str(exc)) from exc
+    opts["dataset"] = record.dataset
+    return record.line, (record, checkpoint, config)
+
+
 @main.command()
-@click.argument("arch")
+@click.argument("arch", required=False)
 @train_options
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="continue RUN_ID after its last epoch (--epochs: total)")
 @click.option("--json", "as_json", is_flag=True, help="last stdout line: the run as JSON")
-def train(arch: str, as_json: bool, **opts: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, arch: str | None, resume_id: str | None, as_json: bool, **opts: Any) -> None:
     """Train ARCH headless; the run lands in the runs store.
+
+    With --resume RUN_ID, continue that run (same id) from its last completed epoch; the
+    learning rate, weight decay, epochs and device may change, the rest may not.
 
     Exit status: 0 finished, 1 diverged or failed, 2 bad input, 130 interrupted.
     """
-    _, ended, result = _train_one(arch, opts, as_json)
+    resume = None
+    if resume_id:
+        arch, resume = _resumable(ctx, arch, resume_id, opts)
+    elif arch is None:
+        raise BadInput("give an ARCH to train, or --resume RUN_ID to continue a run")
+    _, ended, result = _train_one(arch, opts, as_json, resume=resume)
     if as_json:
         click.echo(json.dumps(result))
     else:

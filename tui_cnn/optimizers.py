@@ -12,7 +12,7 @@ fused kernels (Apple MPS) keep `torch.optim`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -26,6 +26,10 @@ class Optimizer(Protocol):
     def zero_grad(self) -> None: ...
 
     def step(self) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 class _Fused:
@@ -56,6 +60,16 @@ class FusedAdam(_Fused):
         self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
         # Fused kernels read the step count from a float32 tensor beside each parameter.
         self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The moments and step counts, as lists in parameter order (what a checkpoint keeps)."""
+        return {"exp_avgs": self.exp_avgs, "exp_avg_sqs": self.exp_avg_sqs, "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy a `state_dict` in place, keeping each buffer's device and memory layout."""
+        for name in ("exp_avgs", "exp_avg_sqs", "steps"):
+            for mine, saved in zip(getattr(self, name), state[name], strict=True):
+                mine.copy_(saved)
 
     def step(self) -> None:
         live = self._with_grads()
@@ -88,6 +102,16 @@ class FusedSGD(_Fused):
     def __init__(self, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The momentum buffers in parameter order (None before a parameter's first step)."""
+        return {"buffers": self.buffers}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.buffers = [
+            None if saved is None else torch.empty_like(p).copy_(saved)
+            for p, saved in zip(self.params, state["buffers"], strict=True)
+        ]
 
     def step(self) -> None:
         live = self._with_grads()
