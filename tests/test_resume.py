@@ -15,10 +15,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from tui_cnn import runs
 from tui_cnn.checkpoint import decode
 from tui_cnn.cli import main
 from tui_cnn.data import Dataset
-from tui_cnn.events import Checkpoint, Event
+from tui_cnn.events import Checkpoint, EpochEnd, Event
 from tui_cnn.presets import preset
 from tui_cnn.runs import RunStore
 from tui_cnn.train import TrainConfig, Trainer
@@ -90,7 +91,11 @@ def test_five_epochs_then_five_more_equal_ten_in_one_go(
     assert [r.run_id for r in store.runs()].count(halves) == 1
 
 
-def test_each_epoch_leaves_a_checkpoint_of_that_epoch(tmp_path: Path, small: Dataset) -> None:
+@pytest.mark.parametrize(("every", "on_disk"), [(0.0, [1, 2, 3]), (3600.0, [1, 1, 1])])
+def test_epochs_leave_checkpoints_at_most_every_so_often_and_the_last_at_the_end(
+    tmp_path: Path, small: Dataset, monkeypatch: pytest.MonkeyPatch, every: float, on_disk: list[int]
+) -> None:
+    monkeypatch.setattr(runs, "CHECKPOINT_EVERY", every)
     store = RunStore(tmp_path)
     seen: list[int] = []
     recorder = store.recorder()
@@ -101,8 +106,27 @@ def test_each_epoch_leaves_a_checkpoint_of_that_epoch(tmp_path: Path, small: Dat
             seen.append(store.load_checkpoint(recorder.run_id).epoch)
 
     Trainer(preset("mlp"), small, _config(epochs=3), on_event).run()
-    assert seen == [1, 2, 3]
+    assert seen == on_disk
+    assert store.load_checkpoint(recorder.run_id).epoch == 3
     assert sorted(p.name for p in store.weights_dir.iterdir()) == [f"{recorder.run_id}.ckpt", f"{recorder.run_id}.pt"]
+
+
+def test_a_stopped_run_keeps_the_checkpoint_of_its_last_epoch(
+    tmp_path: Path, small: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runs, "CHECKPOINT_EVERY", 3600.0)
+    store = RunStore(tmp_path)
+    recorder = store.recorder()
+    trainer: Trainer
+
+    def on_event(event: Event) -> None:
+        recorder(event)
+        if isinstance(event, EpochEnd) and event.epoch == 2:
+            trainer.stop()
+
+    trainer = Trainer(preset("mlp"), small, _config(epochs=5), on_event)
+    assert trainer.run().status == "interrupted"
+    assert store.load_checkpoint(recorder.run_id).epoch == 2
 
 
 def test_a_resumed_learning_rate_is_used_and_recorded(tmp_path: Path, small: Dataset) -> None:
@@ -197,7 +221,7 @@ def test_a_run_killed_with_kill_9_continues_from_its_last_epoch(tmp_path: Path, 
     assert record.status == "interrupted" and record.epochs_done >= 2
     assert not list(store.weights_dir.glob(".*.tmp"))
     after = store.load_checkpoint(record.run_id).epoch
-    assert after in (record.epochs_done, record.epochs_done - 1)  # killed before or after its checkpoint
+    assert 1 <= after <= record.epochs_done  # checkpoints are written at most every CHECKPOINT_EVERY seconds
 
     total = after + 2
     result = _cli("train", "--resume", record.run_id[:15], "--epochs", str(total), "--runs-dir", str(runs), "--json")
