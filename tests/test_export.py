@@ -202,3 +202,26 @@ def test_export_bad_input_is_one_line_and_exit_2(
     args = [run_id if a == "RUN" else a for a in args]
     result = CliRunner().invoke(main, ["export", *args, "--out", str(tmp_path), "--runs-dir", str(store.root)])
     assert result.exit_code == 2 and words in result.output
+
+
+def test_a_run_without_final_weights_exports_its_last_checkpoint(
+    trained: tuple[RunStore, str], mnist5k: Dataset, tmp_path: Path
+) -> None:
+    """A run killed with kill -9 never wrote its final weights; its last epoch's checkpoint has them."""
+    store, run_id = trained
+    weights = store.weights_path(run_id)
+    saved = weights.read_bytes()
+    weights.unlink()
+    try:
+        done = export_run(store, run_id, tmp_path, "torchscript")
+        checkpoint = store.load_checkpoint(run_id).model
+        store.checkpoint_path(run_id).rename(tmp_path / "aside")
+        with pytest.raises(ExportError, match="no saved weights"):
+            export_run(store, run_id, tmp_path, "torchscript")
+    finally:
+        weights.write_bytes(saved)
+        if (tmp_path / "aside").exists():
+            (tmp_path / "aside").rename(store.checkpoint_path(run_id))
+    _, model = run_model(store, store.get(run_id), mnist5k)
+    assert done.max_abs_diff <= export.TOLERANCE
+    assert all(torch.equal(checkpoint[k], v) for k, v in model.state_dict().items())

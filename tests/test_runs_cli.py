@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from tui_cnn.cli import main
 from tui_cnn.config import TrainConfig
-from tui_cnn.events import Ended, EpochEnd, Started
+from tui_cnn.events import Checkpoint, Ended, EpochEnd, Started
 from tui_cnn.runs import METRICS_CSV_COLUMNS, RUN_CSV_COLUMNS, RunStore
 
 
@@ -27,6 +27,7 @@ def record_run(store: RunStore, arch: str, epochs: int, lr: float = 3e-3) -> str
     for n in range(1, epochs + 1):
         recorder(EpochEnd(n, 1.0 / n, 0.5 + n / 100, 0.9 / n, 0.8 + n / 100, 0.25, 16000.0))
     state = {"1.weight": torch.zeros(10, 784), "1.bias": torch.zeros(10)}
+    recorder(Checkpoint(epochs, 62 * epochs, None, state, {"exp_avgs": []}, torch.Generator().get_state()))
     recorder(
         Ended("finished", "done", epochs, 0.8 + epochs / 100, 0.8 + epochs / 100, 1.0 / epochs, 1.5, 16000.0, state)
     )
@@ -82,14 +83,14 @@ def _files(store: RunStore) -> set[str]:
 def test_rm_with_yes_removes_rows_metrics_and_files_and_leaves_the_store_whole(store: RunStore) -> None:
     keep = record_run(store, "mlp", 2)
     gone = [record_run(store, "linear", 2), record_run(store, "linear", 1)]
-    assert f"{gone[0]}.pt" in _files(store)
+    assert {f"{gone[0]}.pt", f"{gone[0]}.ckpt"} <= _files(store)
     result = invoke(store, "rm", *gone, "--yes")
     assert result.exit_code == 0, result.output
     assert all(run_id in result.output for run_id in gone)
     reopened = RunStore(store.root)
     assert [r.run_id for r in reopened.runs()] == [keep]
     assert len(reopened.metrics(keep)) == 2 and reopened.load_weights(keep).keys() == {"1.weight", "1.bias"}
-    assert _files(reopened) == {f"{keep}.pt"}
+    assert _files(reopened) == {f"{keep}.pt", f"{keep}.ckpt"}
     db = sqlite3.connect(reopened.db_path)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("SELECT DISTINCT run_id FROM metrics").fetchall() == [(keep,)]
@@ -100,7 +101,7 @@ def test_rm_asks_and_keeps_the_run_when_told_no(store: RunStore, monkeypatch: py
     monkeypatch.setattr("tui_cnn.cli._stdin_is_a_terminal", lambda: True)
     no = invoke(store, "rm", run_id, stdin="n\n")
     assert no.exit_code == 1 and "delete" in no.output
-    assert store.get(run_id) is not None and f"{run_id}.pt" in _files(store)
+    assert store.get(run_id) is not None and _files(store) == {f"{run_id}.pt", f"{run_id}.ckpt"}
     yes = invoke(store, "rm", run_id, stdin="y\n")
     assert yes.exit_code == 0, yes.output
     assert store.get(run_id) is None and _files(store) == set()

@@ -203,18 +203,27 @@ def model_source(spec: Spec, record: RunRecord, data: Dataset) -> str:
     )
 
 
-def run_model(store: RunStore, record: RunRecord, data: Dataset) -> tuple[Spec, nn.Sequential]:
-    """The run's architecture with its stored weights, on the CPU in eval mode."""
+def _stored_state(store: RunStore, run_id: str) -> dict[str, torch.Tensor]:
+    """The run's final weights, else (a run killed with kill -9 has none) its last checkpoint's."""
     from .runs import StoreError
 
+    try:
+        return store.load_weights(run_id)
+    except StoreError as exc:
+        try:
+            return store.load_checkpoint(run_id).model
+        except StoreError:
+            raise ExportError(str(exc)) from exc
+
+
+def run_model(store: RunStore, record: RunRecord, data: Dataset) -> tuple[Spec, nn.Sequential]:
+    """The run's architecture with its stored weights, on the CPU in eval mode."""
     spec = parse_line(record.line, name=record.arch, input_shape=data.input_shape)
     if not isinstance(spec, Spec):
         raise ExportError(f"run {record.run_id}'s architecture no longer parses: {spec}")
     model = build_model(spec)
     try:
-        model.load_state_dict(store.load_weights(record.run_id))
-    except StoreError as exc:
-        raise ExportError(str(exc)) from exc
+        model.load_state_dict(_stored_state(store, record.run_id))
     except RuntimeError as exc:  # a state dict of another shape
         raise ExportError(f"run {record.run_id}'s weights do not fit its architecture: {exc}") from exc
     return spec, model.eval()
