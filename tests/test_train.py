@@ -83,8 +83,9 @@ def test_event_order_and_contents(small: Dataset) -> None:
     assert [s.step for s in steps] == list(range(1, 2 * 15 + 1))
     assert [s.epoch_step for s in steps[:15]] == list(range(1, 16))
     assert all(0 <= s.acc <= 1 and math.isfinite(s.loss) and s.eta >= 0 for s in steps)
-    # An EpochEnd follows the last Step of its epoch; then one final Weights, then Ended.
-    assert kinds(events)[-3:] == ["EpochEnd", "Weights", "Ended"]
+    # An EpochEnd follows the last Step of its epoch, then its Checkpoint; then one final Weights, then Ended.
+    assert kinds(events)[-4:] == ["EpochEnd", "Checkpoint", "Weights", "Ended"]
+    assert kinds(events).count("Checkpoint") == 2 and events[-3].epoch == 2
     weights = events[-2]
     assert sorted(weights.tensors) == [0, 2, 4, 6, 8]  # the conv layers' indices in the spec
     assert weights.tensors[0].shape == (4, 1, 3, 3) and weights.tensors[0].device.type == "cpu"

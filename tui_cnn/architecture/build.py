@@ -51,17 +51,23 @@ def layer_calls(spec: Spec) -> list[Call]:
     ]
 
 
+def sequential_source(spec: Spec, indent: str = "") -> str:
+    """The `nn.Sequential(...)` expression for the spec, one layer a line with its spec as a comment."""
+    body = "\n".join(
+        f"{indent}    {_source(call)},  # {layer.line()}"
+        for call, layer in zip(layer_calls(spec), spec.layers, strict=False)
+    )
+    return f"nn.Sequential(\n{body}\n{indent})"
+
+
 def to_code(spec: Spec) -> str:
     """Runnable PyTorch source for the spec (prints the model and its parameter count)."""
-    body = "\n".join(
-        f"    {_source(call)},  # {layer.line()}" for call, layer in zip(layer_calls(spec), spec.layers, strict=False)
-    )
     shape = ", ".join(map(str, spec.input_shape))
     return (
         "import torch\n"
         "from torch import nn\n\n"
         f"# {spec.name}: {spec.line()}\n"
-        f"model = nn.Sequential(\n{body}\n)\n\n"
+        f"model = {sequential_source(spec)}\n\n"
         'if __name__ == "__main__":\n'
         f"    x = torch.zeros(2, {shape})  # two samples: batch norm needs more than one\n"
         "    print(model)\n"

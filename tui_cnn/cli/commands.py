@@ -22,9 +22,9 @@ from ..architecture.presets import PRESETS, resolve
 from ..architecture.spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
-    from ..store.runs import RunStore
+    from ..store.runs import RunRecord, RunStore
     from ..training.config import TrainConfig
-    from ..training.events import Ended
+    from ..training.events import Checkpoint, Ended
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -222,8 +222,14 @@ def presets(as_json: bool) -> None:
     console().print(presets_table())
 
 
-def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = False) -> tuple[str, Ended, dict]:
-    """Train one architecture with progress on stderr; the run lands in the store."""
+def _train_one(
+    arch: str,
+    opts: dict[str, Any],
+    as_json: bool,
+    quiet: bool = False,
+    resume: tuple[RunRecord, Checkpoint, TrainConfig] | None = None,
+) -> tuple[str, Ended, dict]:
+    """Train one architecture with progress on stderr; the run lands in the store (or continues `resume`)."""
     from ..training.torch_import import import_torch
 
     import_torch()
@@ -232,15 +238,16 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
     from .tables import TrainProgress
 
     spec = _spec(arch)
-    config = _config(opts)
+    config = resume[2] if resume else _config(opts)
     data = _load_data(opts["dataset"], opts["data_dir"], config.device)
     budget = rows(spec, data.input_shape)
     problem = check_trainable(budget, data.num_classes)
     if problem:
         raise BadInput(problem)
-    name = _arch_name(arch, spec)
+    name = resume[0].arch if resume else _arch_name(arch, spec)
     with TrainProgress(name, quiet=quiet) as progress:
-        run = Run(spec, data, config, _store(opts["runs_dir"]), progress, arch=name)
+        continued = (resume[0], resume[1]) if resume else None
+        run = Run(spec, data, config, _store(opts["runs_dir"]), progress, arch=name, resume=continued)
         with StopOnSignals(run.stop):
             ended = run.run()
     result = run.to_json(budget.total_params)
@@ -270,16 +277,59 @@ def _exit_code(status: str) -> int:
     return {"finished": 0, "interrupted": EXIT_INTERRUPTED}.get(status, 1)
 
 
+def _resumable(
+    ctx: click.Context, arch: str | None, run_id: str, opts: dict[str, Any]
+) -> tuple[str, tuple[RunRecord, Checkpoint, TrainConfig]]:
+    """The run to continue, its checkpoint and its new config; BadInput for what cannot change."""
+    from ..store.runs import StoreError
+    from ..training.checkpoint import resume_config
+
+    store = _store(opts["runs_dir"])
+    record = store.get(run_id)
+    if record is None:
+        raise BadInput(f"no run {run_id!r} in {store.root}")
+    if record.status == "running":
+        raise BadInput(f"run {record.run_id} is still running")
+    if arch is not None and _spec(arch).line() != record.line:
+        raise BadInput(f"the architecture cannot change when resuming (run {record.run_id} is {record.line!r})")
+    given = {
+        ("compile" if name == "compile_" else name): value
+        for name, value in opts.items()
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
+    if given.pop("dataset", record.dataset) != record.dataset:
+        raise BadInput(f"the dataset cannot change when resuming (run {record.run_id} used {record.dataset})")
+    given.pop("runs_dir", None)
+    given.pop("data_dir", None)
+    try:
+        checkpoint = store.load_checkpoint(record.run_id)
+        config = resume_config(record.config, given, checkpoint.epoch)
+    except (StoreError, ValueError) as exc:
+        raise BadInput(str(exc)) from exc
+    opts["dataset"] = record.dataset
+    return record.line, (record, checkpoint, config)
+
+
 @main.command()
-@click.argument("arch")
+@click.argument("arch", required=False)
 @train_options
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="continue RUN_ID after its last epoch (--epochs: total)")
 @click.option("--json", "as_json", is_flag=True, help="last stdout line: the run as JSON")
-def train(arch: str, as_json: bool, **opts: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, arch: str | None, resume_id: str | None, as_json: bool, **opts: Any) -> None:
     """Train ARCH headless; the run lands in the runs store.
+
+    With --resume RUN_ID, continue that run (same id) from its last completed epoch; the
+    learning rate, weight decay, epochs and device may change, the rest may not.
 
     Exit status: 0 finished, 1 diverged or failed, 2 bad input, 130 interrupted.
     """
-    _, ended, result = _train_one(arch, opts, as_json)
+    resume = None
+    if resume_id:
+        arch, resume = _resumable(ctx, arch, resume_id, opts)
+    elif arch is None:
+        raise BadInput("give an ARCH to train, or --resume RUN_ID to continue a run")
+    _, ended, result = _train_one(arch, opts, as_json, resume=resume)
     if as_json:
         click.echo(json.dumps(result))
     else:
@@ -315,11 +365,21 @@ def compare(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     sys.exit(_exit_code(status))
 
 
+def _write_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """A header and one line per row on stdout, for spreadsheets and pandas."""
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+
+
 @main.group(invoke_without_command=True)
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="one CSV row per run on stdout")
 @click.pass_context
-def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
+def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
     """List the runs in the store (newest first)."""
     ctx.obj = runs_dir
     if ctx.invoked_subcommand is not None:
@@ -327,6 +387,11 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
     records = _store(runs_dir).runs()
     if as_json:
         click.echo(json.dumps({"runs": [r.to_json() for r in records]}))
+        return
+    if as_csv:
+        from ..store.runs import RUN_CSV_COLUMNS
+
+        _write_csv(RUN_CSV_COLUMNS, [r.csv_row() for r in records])
         return
     from .tables import console, runs_table
 
@@ -338,8 +403,9 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool) -> None:
 @click.argument("run_id")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True, help="the per-epoch metrics as CSV on stdout")
 @click.pass_context
-def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool) -> None:
+def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
     """Show one run with its per-epoch curve."""
     store = _store(runs_dir or ctx.obj)
     record = store.get(run_id)
@@ -349,9 +415,77 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     if as_json:
         click.echo(json.dumps({**record.to_json(), "metrics": [m.__dict__ for m in metrics]}))
         return
+    if as_csv:
+        from ..store.runs import METRICS_CSV_COLUMNS
+
+        _write_csv(METRICS_CSV_COLUMNS, [{"run_id": record.run_id, **m.__dict__} for m in metrics])
+        return
     from .tables import console, run_panel
 
     console().print(run_panel(record, metrics))
+
+
+@main.command("export")
+@click.argument("run_id")
+@click.option("--out", type=click.Path(file_okay=False), help="folder to write (default: export-RUN_ID)")
+@click.option("--format", "fmt", type=click.Choice(["pytorch", "onnx", "torchscript"]), default="pytorch")
+@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
+def export(run_id: str, out: str | None, fmt: str, runs_dir: str | None, data_dir: str | None) -> None:
+    """Write RUN_ID's model out (model.py + safetensors, ONNX or TorchScript), checked on its validation set."""
+    from pathlib import Path
+
+    from ..training.torch_import import import_torch
+
+    import_torch()
+    from ..store.export import ExportError, export_run
+
+    store = _store(runs_dir)
+    record = store.get(run_id)
+    folder = Path(out) if out else Path(f"export-{record.run_id if record else run_id}")
+    try:
+        done = export_run(store, run_id, folder, fmt, data_dir)
+    except ExportError as exc:
+        raise BadInput(str(exc)) from exc
+    from .tables import console, exported_line
+
+    console().print(exported_line(done))
+
+
+def _stdin_is_a_terminal() -> bool:
+    """Whether a question can be answered: a script or a pipe must say --yes instead."""
+    return sys.stdin.isatty()
+
+
+@runs.command("rm")
+@click.argument("run_ids", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="do not ask (for scripts)")
+@click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
+@click.pass_context
+def runs_rm(ctx: click.Context, run_ids: tuple[str, ...], yes: bool, runs_dir: str | None) -> None:
+    """Delete runs with their weights and checkpoints (asks first unless --yes)."""
+    from ..store.runs import StoreError
+
+    store = _store(runs_dir or ctx.obj)
+    records = []
+    for run_id in dict.fromkeys(run_ids):
+        record = store.get(run_id)
+        if record is None:
+            raise BadInput(f"no run {run_id!r} in {store.root} (nothing deleted)")
+        if record.status == "running":
+            raise BadInput(f"run {record.run_id} is still running (nothing deleted)")
+        records.append(record)
+    names = ", ".join(f"{r.run_id} ({r.arch})" for r in records)
+    if not yes:
+        if not _stdin_is_a_terminal():
+            raise BadInput(f"not deleting {len(records)} run(s) without --yes: no terminal to ask on")
+        click.confirm(f"delete {names}?", abort=True, err=True)
+    try:
+        for record in records:
+            store.delete(record.run_id)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(f"deleted {names}", err=True)
 
 
 @main.group()

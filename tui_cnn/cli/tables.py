@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..architecture.budget import Budget
     from ..architecture.spec import Spec
     from ..lessons import ConvMatrix, RFRow
+    from ..store.export import Exported
     from ..store.runs import EpochMetrics, RunRecord
     from ..training.data import DatasetInfo
 
@@ -243,6 +244,17 @@ def run_panel(record: RunRecord, metrics: list[EpochMetrics]) -> Group:
         )
     curve = Text(f"val acc {spark([m.val_acc for m in metrics])}", style="cyan")
     return Group(head, curve, table)
+
+
+def exported_line(done: Exported) -> Text:
+    """What an export wrote, and that it reproduces the run."""
+    files = ", ".join(done.files)
+    return Text.assemble(
+        (f"exported run {done.run_id} as {done.format}", "bold"),
+        f" to {done.out}\n  {files}\n",
+        f"val acc {pct(done.val_acc)} (the run's {pct(done.run_val_acc)}),"
+        f" largest logit difference {done.max_abs_diff:.1e}",
+    )
 
 
 def data_table(infos: list[DatasetInfo]) -> Table:

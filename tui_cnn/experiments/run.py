@@ -15,10 +15,10 @@ from typing import Any
 
 from ..architecture.spec import Spec
 from ..store.logs import LogFile, details
-from ..store.runs import RunStore
+from ..store.runs import RunRecord, RunStore
 from ..training.config import TrainConfig
 from ..training.data import Dataset
-from ..training.events import Callback, Ended, Event, Started
+from ..training.events import Callback, Checkpoint, Ended, Event, Started
 from ..training.trainer import Trainer
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,15 @@ class Run:
         *,
         arch: str | None = None,
         data_dir: Path | str | None = None,
+        resume: tuple[RunRecord, Checkpoint] | None = None,
     ) -> None:
+        """`resume`: a stored run and its last checkpoint, continued under the same id."""
         self.store = store
-        self.recorder = store.recorder()
+        self.recorder = store.recorder(resume[0], resume[1].epoch) if resume else store.recorder()
         self.started: Started | None = None
         self._on_event = on_event
-        self.trainer = Trainer(spec, dataset, config, self._event, arch=arch, data_dir=data_dir)
+        checkpoint = resume[1] if resume else None
+        self.trainer = Trainer(spec, dataset, config, self._event, arch=arch, data_dir=data_dir, resume=checkpoint)
 
     @property
     def run_id(self) -> str:

@@ -72,6 +72,22 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """Everything needed to continue a run after `epoch`, as CPU copies; emitted at each epoch end.
+
+    `generator` is the batch-order generator's state, so a continued run draws the same
+    permutations the uninterrupted one would have.
+    """
+
+    epoch: int
+    step: int
+    best_val_acc: float | None
+    model: dict[str, torch.Tensor] = field(repr=False)
+    optimizer: dict[str, Any] = field(repr=False)
+    generator: torch.Tensor = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Ended:
     """Exactly one per run: how it ended and why."""
 
@@ -86,5 +102,5 @@ class Ended:
     state_dict: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
 
-Event = Started | Step | EpochEnd | Weights | Ended
+Event = Started | Step | EpochEnd | Weights | Checkpoint | Ended
 Callback = Callable[[Event], None]

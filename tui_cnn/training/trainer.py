@@ -34,7 +34,7 @@ from . import optimizers
 from .config import TrainConfig
 from .data import DataError, Dataset, load
 from .devices import DeviceError, describe, pick
-from .events import Callback, Ended, EpochEnd, Event, Started, Status, Step, Weights
+from .events import Callback, Checkpoint, Ended, EpochEnd, Event, Started, Status, Step, Weights
 from .generators import run_generators, seed_dropout
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,17 @@ def _accumulator(device: torch.device) -> torch.dtype:
 
 def _diverged(loss: float) -> bool:
     return not math.isfinite(loss) or loss > DIVERGED_LOSS
+
+
+def _cpu_tree(value: Any) -> Any:
+    """An optimizer's state dict (dicts and lists of tensors and numbers) copied to the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+    if isinstance(value, dict):
+        return {k: _cpu_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cpu_tree(v) for v in value]
+    return value
 
 
 class _Meter:
@@ -136,6 +147,7 @@ class Trainer:
 
     One run per trainer. After `run` returns, `model` stays (on its device) for
     inspection; the optimizer state, gradients and batches are already released.
+    With `resume`, the run continues after that checkpoint's epoch up to `config.epochs`.
     """
 
     def __init__(
@@ -147,8 +159,10 @@ class Trainer:
         *,
         arch: str | None = None,
         data_dir: Path | str | None = None,
+        resume: Checkpoint | None = None,
     ) -> None:
         self.spec = spec
+        self._resume = resume
         self.config = config
         self.arch = arch or (spec.name if spec.name != "custom" else spec.line())
         self.model: nn.Sequential | None = None
@@ -298,6 +312,7 @@ class Trainer:
         _, fallback = optimizers.check(config.optimizer, device)
         if fallback:
             self._notes.append(fallback)
+        first_epoch = self._restore(model, optimizer, generator) if self._resume else 1
         forward = self._forward(model, device)
         autocast = self._autocast(device)
 
@@ -323,7 +338,7 @@ class Trainer:
             )
         )
         next_weights = time.perf_counter() + config.weights_every
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(first_epoch, config.epochs + 1):
             self._epoch = epoch
             clock = (time.perf_counter(), self._paused_seconds)
             meter = _Meter(device, sizes)
@@ -361,7 +376,32 @@ class Trainer:
             self._best = val_acc if self._best is None else max(self._best, val_acc)
             throughput = meter.seen / train_time if train_time > 0 else 0.0
             self._emit(EpochEnd(epoch, train_loss, train_acc, val_loss, val_acc, self._active(clock), throughput))
+            if self._on_event is not None:
+                self._emit(self._checkpoint(model, optimizer, generator))
         self._emit(self._weights())
+
+    def _checkpoint(self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator) -> Checkpoint:
+        return Checkpoint(
+            self._epochs_done,
+            self._step,
+            self._best,
+            _cpu_copy(model.state_dict()),
+            _cpu_tree(optimizer.state_dict()),
+            generator.get_state(),
+        )
+
+    def _restore(self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator) -> int:
+        """The resumed checkpoint's weights, optimizer state and batch order; returns the next epoch."""
+        saved = self._resume
+        assert saved is not None
+        try:
+            model.load_state_dict(saved.model)
+            optimizer.load_state_dict(saved.optimizer)
+            generator.set_state(saved.generator)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise _NotStarted(f"the checkpoint does not fit this run: {str(exc).splitlines()[0][:200]}") from exc
+        self._step, self._epochs_done, self._best = saved.step, saved.epoch, saved.best_val_acc
+        return saved.epoch + 1
 
     def _active(self, clock: tuple[float, float]) -> float:
         """Seconds since `clock` (a start time and the paused total then), pauses left out."""
