@@ -58,6 +58,12 @@ def train_options(f: Callable) -> Callable:
     """The hyper-parameter options shared by the app, `train` and `compare`."""
     options = [
         click.option("--dataset", default="mnist-5k", show_default=True, help="mnist-5k (offline), mnist, ..."),
+        click.option(
+            "--permute-pixels",
+            type=int,
+            metavar="SEED",
+            help="shuffle every image's pixels by one permutation drawn from SEED (dataset NAME/permSEED)",
+        ),
         click.option("--epochs", type=int, default=10, show_default=True),
         click.option("--batch-size", type=int, default=64, show_default=True),
         click.option("--lr", type=float, default=3e-3, show_default=True, help="learning rate"),
@@ -95,6 +101,19 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
     return config
 
 
+def _dataset(opts: dict[str, Any]) -> str:
+    """The dataset's recorded name: `--dataset`, shuffled by `--permute-pixels` (`mnist-5k/perm1`)."""
+    from .transforms import permuted_name, split_name
+
+    seed = opts.get("permute_pixels")
+    if seed is not None and split_name(opts["dataset"])[1] is not None:
+        raise BadInput(f"--permute-pixels {seed}: the dataset {opts['dataset']} is already shuffled")
+    try:
+        return permuted_name(opts["dataset"], seed)
+    except ValueError as exc:
+        raise BadInput(f"--permute-pixels: {exc}") from exc
+
+
 def _store(runs_dir: str | None) -> RunStore:
     from .runs import RunStore, StoreError
 
@@ -130,7 +149,7 @@ def main(ctx: click.Context, arch: str, **opts: Any) -> None:
     from .app import run_app
 
     status = run_app(
-        arch=arch, dataset=opts["dataset"], config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
+        arch=arch, dataset=_dataset(opts), config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
     )
     sys.exit(status)
 
@@ -235,7 +254,8 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
 
     spec = _spec(arch)
     config = _config(opts)
-    data = _load_data(opts["dataset"], opts["data_dir"], config.device)
+    dataset = _dataset(opts)
+    data = _load_data(dataset, opts["data_dir"], config.device)
     problem = check_trainable(rows(spec, data.input_shape), data.num_classes)
     if problem:
         raise BadInput(problem)
@@ -257,7 +277,7 @@ def _train_one(arch: str, opts: dict[str, Any], as_json: bool, quiet: bool = Fal
         "run_id": recorder.run_id,
         "arch": name,
         "params": rows(spec, data.input_shape).total_params,
-        "dataset": opts["dataset"],
+        "dataset": dataset,
         "epochs": ended.epochs_done,
         "train_loss": ended.train_loss,
         "val_acc": ended.final_val_acc,
