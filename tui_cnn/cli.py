@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -492,3 +492,99 @@ def rf(arch: str, input_shape: str | None, as_json: bool) -> None:
     from .tables import console, rf_table
 
     console().print(rf_table(fields))
+
+
+@main.group()
+def probe() -> None:
+    """What a CNN's structure assumes about images: shifted digits, shuffled pixels."""
+
+
+@probe.command("shift")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN [RUN ...]")
+@click.option("--max", "max_k", type=int, default=4, show_default=True, help="shifts of up to K pixels each way")
+@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
+@click.option("--json", "as_json", is_flag=True)
+def probe_shift(
+    run_ids: tuple[str, ...], max_k: int, runs_dir: str | None, data_dir: str | None, as_json: bool
+) -> None:
+    """Each RUN's validation accuracy with every digit shifted by (dx, dy) in [-K, K]^2.
+
+    A run trained on shuffled pixels is probed on its own shuffled digits.
+    """
+    from .shift import MAX_SHIFT
+
+    if not 1 <= max_k <= MAX_SHIFT:
+        raise BadInput(f"--max {max_k}: shifts go from 1 to {MAX_SHIFT} pixels")
+    store = _store(runs_dir)
+    records = []
+    for run_id in run_ids:
+        record = store.get(run_id)
+        if record is None:
+            raise BadInput(f"no run {run_id!r} in {store.root}")
+        records.append(record)
+    from .torch_import import import_torch
+
+    import_torch()
+    from .compare import load_model
+    from .runs import StoreError
+    from .shift import shift_accuracy
+
+    datasets: dict[str, Any] = {}
+    results = []
+    for record in records:
+        try:
+            model = load_model(store, record)
+        except StoreError as exc:
+            raise BadInput(str(exc)) from exc
+        if record.dataset not in datasets:
+            datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
+        found = shift_accuracy(model, datasets[record.dataset], max_k)
+        shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
+        results.append({"run_id": record.run_id, "arch": record.arch, "shifts": shifts})
+    if as_json:
+        click.echo(json.dumps({"runs": results}))
+        return
+    from .tables import console, shift_view
+
+    console().print(shift_view(results))
+
+
+@probe.command("permute")
+@click.argument("archs", nargs=-1, required=True)
+@click.option("--seeds", "n_seeds", type=int, default=3, show_default=True, help="runs per dataset, from --seed up")
+@train_options
+@click.option("--json", "as_json", is_flag=True)
+def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: Any) -> None:
+    """Train each ARCH on plain and on shuffled pixels (--permute-pixels, default 1) and compare.
+
+    Exit status: 0 finished, 1 a run diverged or failed, 2 bad input, 130 interrupted.
+    """
+    from .probes import DEFAULT_PERMUTATION, Trained, permute_probe
+
+    if n_seeds < 1:
+        raise BadInput(f"--seeds {n_seeds}: the probe needs at least one seed")
+    for arch in archs:
+        _spec(arch)  # every spec and option checked before the first run
+    _config(opts)
+    permutation = opts["permute_pixels"] if opts["permute_pixels"] is not None else DEFAULT_PERMUTATION
+    _dataset({**opts, "permute_pixels": permutation})
+
+    def train_seeds(arch: str, dataset: str, seeds: Sequence[int]) -> Trained:
+        accs = []
+        for seed in seeds:
+            run_opts = {**opts, "dataset": dataset, "permute_pixels": None, "seed": seed}
+            _, ended, result = _train_one(arch, run_opts, as_json)
+            if ended.status != "finished":
+                sys.exit(_exit_code(ended.status))
+            accs.append(result["val_acc"])
+        return Trained(result["arch"], result["params"], tuple(accs))
+
+    seeds = range(opts["seed"], opts["seed"] + n_seeds)
+    results = permute_probe(archs, train_seeds, seeds, opts["dataset"], permutation)
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_json() for r in results]}))
+        return
+    from .tables import console, permute_table
+
+    console().print(permute_table(results, opts["dataset"], permutation))
