@@ -46,6 +46,7 @@ def test_probe_shift_json_covers_the_square_and_0_0_is_each_runs_own_val_acc(
     for r, dataset in zip(probed, ("mnist-5k", "mnist-5k/perm1"), strict=True):
         assert {(s["dx"], s["dy"]) for s in r["shifts"]} == {(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
         assert set(r["shifts"][0]) == {"dx", "dy", "val_acc"}
+        assert r["dataset"] == dataset
         at_zero = next(s["val_acc"] for s in r["shifts"] if (s["dx"], s["dy"]) == (0, 0))
         assert at_zero == pytest.approx(runs[dataset]["val_acc"], abs=1e-9)  # the shuffled run on its own pixels
 

@@ -541,7 +541,7 @@ def probe_shift(
             datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
         found = shift_accuracy(model, datasets[record.dataset], max_k)
         shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
-        results.append({"run_id": record.run_id, "arch": record.arch, "shifts": shifts})
+        results.append({"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts})
     if as_json:
         click.echo(json.dumps({"runs": results}))
         return

@@ -305,16 +305,18 @@ def shift_view(results: list[dict]) -> Group:
 
     rings = [by_distance([(s["dx"], s["dy"], s["val_acc"]) for s in r["shifts"]]) for r in results]
     max_k = max(d for d, _ in rings[0])
-    table = Table("run", "arch", *(f"{d}px" for d in range(max_k + 1)), title="val acc by shift (max |dx|, |dy|)")
-    for col in table.columns[2:]:
+    table = Table(
+        "run", "arch", "dataset", *(f"{d}px" for d in range(max_k + 1)), title="val acc % by shift (max |dx|, |dy|)"
+    )
+    for col in table.columns[3:]:
         col.justify = "right"
     for r, ring in zip(results, rings, strict=True):
-        table.add_row(r["run_id"], r["arch"], *(f"{acc * 100:.1f}" for _, acc in ring))
+        table.add_row(r["run_id"], r["arch"], r["dataset"], *(f"{acc * 100:.1f}" for _, acc in ring))
     parts: list[Any] = [table]
     if max_k <= GRID_MAX_SHIFT:
+        table.caption = "grids below: the digit moved dx right, dy down"
         for r in results:
-            name = f"\n{r['arch']} {r['run_id']}"
-            head = Text.assemble((name, "bold"), ": val acc %, the digit moved dx right, dy down")
+            head = Text(f"\n{r['arch']} {r['run_id']} {r['dataset']}", style="bold")
             grid = Table(
                 "dy\\dx", *(f"{dx:+d}" if dx else "0" for dx in range(-max_k, max_k + 1)),
                 box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
