@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -57,6 +57,12 @@ def train_options(f: Callable) -> Callable:
     """The hyper-parameter options shared by the app, `train` and `compare`."""
     options = [
         click.option("--dataset", default="mnist-5k", show_default=True, help="mnist-5k (offline), mnist, ..."),
+        click.option(
+            "--permute-pixels",
+            type=int,
+            metavar="SEED",
+            help="shuffle every image's pixels by one permutation drawn from SEED (dataset NAME/permSEED)",
+        ),
         click.option("--epochs", type=int, default=10, show_default=True),
         click.option("--batch-size", type=int, default=64, show_default=True),
         click.option("--lr", type=float, default=3e-3, show_default=True, help="learning rate"),
@@ -94,6 +100,19 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
     return config
 
 
+def _dataset(opts: dict[str, Any]) -> str:
+    """The dataset's recorded name: `--dataset`, shuffled by `--permute-pixels` (`mnist-5k/perm1`)."""
+    from ..training.transforms import permuted_name, split_name
+
+    seed = opts.get("permute_pixels")
+    if seed is not None and split_name(opts["dataset"])[1] is not None:
+        raise BadInput(f"--permute-pixels {seed}: the dataset {opts['dataset']} is already shuffled")
+    try:
+        return permuted_name(opts["dataset"], seed)
+    except ValueError as exc:
+        raise BadInput(f"--permute-pixels: {exc}") from exc
+
+
 def _store(runs_dir: str | None) -> RunStore:
     from ..store.runs import RunStore, StoreError
 
@@ -129,7 +148,7 @@ def main(ctx: click.Context, arch: str, **opts: Any) -> None:
     from ..app import run_app
 
     status = run_app(
-        arch=arch, dataset=opts["dataset"], config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
+        arch=arch, dataset=_dataset(opts), config=_config(opts), runs_dir=opts["runs_dir"], data_dir=opts["data_dir"]
     )
     sys.exit(status)
 
@@ -239,7 +258,7 @@ def _train_one(
 
     spec = _spec(arch)
     config = resume[2] if resume else _config(opts)
-    data = _load_data(opts["dataset"], opts["data_dir"], config.device)
+    data = _load_data(_dataset(opts), opts["data_dir"], config.device)
     budget = rows(spec, data.input_shape)
     problem = check_trainable(budget, data.num_classes)
     if problem:
@@ -297,7 +316,7 @@ def _resumable(
         for name, value in opts.items()
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     }
-    if given.pop("dataset", record.dataset) != record.dataset:
+    if given.pop("dataset", record.dataset) != record.dataset or given.pop("permute_pixels", None) is not None:
         raise BadInput(f"the dataset cannot change when resuming (run {record.run_id} used {record.dataset})")
     given.pop("runs_dir", None)
     given.pop("data_dir", None)
@@ -306,7 +325,7 @@ def _resumable(
         config = resume_config(record.config, given, checkpoint.epoch)
     except (StoreError, ValueError) as exc:
         raise BadInput(str(exc)) from exc
-    opts["dataset"] = record.dataset
+    opts["dataset"], opts["permute_pixels"] = record.dataset, None
     return record.line, (record, checkpoint, config)
 
 
@@ -583,3 +602,99 @@ def rf(arch: str, input_shape: str | None, as_json: bool) -> None:
     from .tables import console, rf_table
 
     console().print(rf_table(fields))
+
+
+@main.group()
+def probe() -> None:
+    """What a CNN's structure assumes about images: shifted digits, shuffled pixels."""
+
+
+@probe.command("shift")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN [RUN ...]")
+@click.option("--max", "max_k", type=int, default=4, show_default=True, help="shifts of up to K pixels each way")
+@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
+@click.option("--json", "as_json", is_flag=True)
+def probe_shift(
+    run_ids: tuple[str, ...], max_k: int, runs_dir: str | None, data_dir: str | None, as_json: bool
+) -> None:
+    """Each RUN's validation accuracy with every digit shifted by (dx, dy) in [-K, K]^2.
+
+    A run trained on shuffled pixels is probed on its own shuffled digits.
+    """
+    from ..shift import MAX_SHIFT
+
+    if not 1 <= max_k <= MAX_SHIFT:
+        raise BadInput(f"--max {max_k}: shifts go from 1 to {MAX_SHIFT} pixels")
+    store = _store(runs_dir)
+    records = []
+    for run_id in run_ids:
+        record = store.get(run_id)
+        if record is None:
+            raise BadInput(f"no run {run_id!r} in {store.root}")
+        records.append(record)
+    from ..training.torch_import import import_torch
+
+    import_torch()
+    from ..shift import shift_accuracy
+    from ..store.compare import load_model
+    from ..store.runs import StoreError
+
+    datasets: dict[str, Any] = {}
+    results = []
+    for record in records:
+        try:
+            model = load_model(store, record)
+        except StoreError as exc:
+            raise BadInput(str(exc)) from exc
+        if record.dataset not in datasets:
+            datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
+        found = shift_accuracy(model, datasets[record.dataset], max_k)
+        shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
+        results.append({"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts})
+    if as_json:
+        click.echo(json.dumps({"runs": results}))
+        return
+    from .tables import console, shift_view
+
+    console().print(shift_view(results))
+
+
+@probe.command("permute")
+@click.argument("archs", nargs=-1, required=True)
+@click.option("--seeds", "n_seeds", type=int, default=3, show_default=True, help="runs per dataset, from --seed up")
+@train_options
+@click.option("--json", "as_json", is_flag=True)
+def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: Any) -> None:
+    """Train each ARCH on plain and on shuffled pixels (--permute-pixels, default 1) and compare.
+
+    Exit status: 0 finished, 1 a run diverged or failed, 2 bad input, 130 interrupted.
+    """
+    from ..experiments.probes import DEFAULT_PERMUTATION, Trained, permute_probe
+
+    if n_seeds < 1:
+        raise BadInput(f"--seeds {n_seeds}: the probe needs at least one seed")
+    for arch in archs:
+        _spec(arch)  # every spec and option checked before the first run
+    _config(opts)
+    permutation = opts["permute_pixels"] if opts["permute_pixels"] is not None else DEFAULT_PERMUTATION
+    _dataset({**opts, "permute_pixels": permutation})
+
+    def train_seeds(arch: str, dataset: str, seeds: Sequence[int]) -> Trained:
+        accs = []
+        for seed in seeds:
+            run_opts = {**opts, "dataset": dataset, "permute_pixels": None, "seed": seed}
+            _, ended, result = _train_one(arch, run_opts, as_json)
+            if ended.status != "finished":
+                sys.exit(_exit_code(ended.status))
+            accs.append(result["val_acc"])
+        return Trained(result["arch"], result["params"], tuple(accs))
+
+    seeds = range(opts["seed"], opts["seed"] + n_seeds)
+    results = permute_probe(archs, train_seeds, seeds, opts["dataset"], permutation)
+    if as_json:
+        click.echo(json.dumps({"results": [r.to_json() for r in results]}))
+        return
+    from .tables import console, permute_table
+
+    console().print(permute_table(results, opts["dataset"], permutation))

@@ -17,6 +17,7 @@ from ..training.events import Ended, EpochEnd, Started, Step
 if TYPE_CHECKING:
     from ..architecture.budget import Budget
     from ..architecture.spec import Spec
+    from ..experiments.probes import PermuteResult
     from ..lessons import ConvMatrix, RFRow
     from ..store.export import Exported
     from ..store.runs import EpochMetrics, RunRecord
@@ -326,4 +327,65 @@ def rf_table(fields: list[RFRow]) -> Table:
         table.columns[col].justify = "right"
     for r in fields:
         table.add_row(str(r.index), r.spec, f"{r.rf}x{r.rf}", str(r.jump), f"{r.start:g}", pct(r.coverage))
+    return table
+
+
+GRID_MAX_SHIFT = 5  # an 11x11 grid of accuracies still fits 80 columns
+
+
+def shift_view(results: list[dict]) -> Group:
+    """Accuracy by distance from the digit's place for every run, then each run's (dx, dy) grid where it fits."""
+    from ..shift import by_distance
+
+    rings = [by_distance([(s["dx"], s["dy"], s["val_acc"]) for s in r["shifts"]]) for r in results]
+    max_k = max(d for d, _ in rings[0])
+    table = Table(
+        "run", "arch", "dataset", *(f"{d}px" for d in range(max_k + 1)), title="val acc % by shift (max |dx|, |dy|)"
+    )
+    for col in table.columns[3:]:
+        col.justify = "right"
+    for r, ring in zip(results, rings, strict=True):
+        table.add_row(r["run_id"], r["arch"], r["dataset"], *(f"{acc * 100:.1f}" for _, acc in ring))
+    parts: list[Any] = [table]
+    if max_k <= GRID_MAX_SHIFT:
+        table.caption = "grids below: the digit moved dx right, dy down"
+        for r in results:
+            head = Text(f"\n{r['arch']} {r['run_id']} {r['dataset']}", style="bold")
+            grid = Table(
+                "dy\\dx", *(f"{dx:+d}" if dx else "0" for dx in range(-max_k, max_k + 1)),
+                box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
+            )  # fmt: skip
+            for col in grid.columns:
+                col.justify = "right"
+            acc = {(s["dx"], s["dy"]): s["val_acc"] for s in r["shifts"]}
+            for dy in range(-max_k, max_k + 1):
+                cells = [f"{acc[(dx, dy)] * 100:.1f}" for dx in range(-max_k, max_k + 1)]
+                grid.add_row(f"{dy:+d}" if dy else "0", *cells, style="bold" if dy == 0 else None)
+            parts += [head, grid]
+    return Group(*parts)
+
+
+def _mean_sd(mean: float, sd: float | None) -> str:
+    return f"{mean * 100:.1f}%" + (f" ± {sd * 100:.1f}" if sd is not None else "")
+
+
+def permute_table(results: list[PermuteResult], dataset: str, permutation: int) -> Table:
+    """Plain against shuffled pixels, mean ± sd over the seeds, and the change in points."""
+    from ..training.transforms import permuted_name
+
+    table = Table(
+        "arch", "params", dataset, permuted_name(dataset, permutation), "change", "n",
+        title="shuffled pixels: val acc, mean ± sd over seeds", title_justify="left",
+    )  # fmt: skip
+    for col in table.columns[1:]:
+        col.justify = "right"
+    for r in results:
+        table.add_row(
+            r.arch,
+            f"{r.params:,}",
+            _mean_sd(r.plain_mean, r.plain_sd),
+            _mean_sd(r.permuted_mean, r.permuted_sd),
+            f"{r.change * 100:+.1f} pts",
+            str(r.n),
+        )
     return table

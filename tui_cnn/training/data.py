@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..architecture.specfile import write_atomic
+from .transforms import permute, pixel_permutation, split_name, unpermute
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -74,6 +75,7 @@ class Dataset:
     y_val: torch.Tensor
     mean: float  # of the train pixels scaled to [0, 1]
     std: float
+    permutation: torch.Tensor | None = None  # int64 [H*W] when the pixels are shuffled (`transforms`)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -88,6 +90,15 @@ class Dataset:
     def device(self) -> torch.device:
         return self.x_train.device
 
+    @property
+    def background(self) -> float:
+        """A blank (0) pixel after normalisation: what fills in where nothing was drawn."""
+        return -self.mean / self.std
+
+    def unpermute(self, x: torch.Tensor) -> torch.Tensor:
+        """Images [..., H, W] of this set in their original pixel order (as they are when not shuffled)."""
+        return x if self.permutation is None else unpermute(x, self.permutation)
+
     def to(self, device: torch.device | str) -> Dataset:
         """The same data on another device (a no-op when it is already there)."""
         move = lambda t: t.to(device)
@@ -100,6 +111,7 @@ class Dataset:
             move(self.y_val),
             self.mean,
             self.std,
+            self.permutation,
         )
 
     def images(self, split: str = "val") -> torch.Tensor:
@@ -144,7 +156,7 @@ def data_root(data_dir: Path | str | None = None) -> Path:
 
 
 def _unknown(name: str) -> DataError:
-    return DataError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    return DataError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)}; NAME/permSEED shuffles the pixels)")
 
 
 def _mnist_5k_file() -> Traversable:
@@ -265,24 +277,31 @@ def _train_stats(name: str, root: Path) -> tuple[float, float]:
 def load(name: str = MNIST_5K, data_dir: Path | str | None = None, device: torch.device | str = "cpu") -> Dataset:
     """Dataset `name` on `device`; raises DataError if it is unknown or not downloaded.
 
-    The uint8 pixels travel to the device and are converted there, once.
+    `NAME/permSEED` is NAME with every image's pixels shuffled by one permutation drawn
+    from SEED, the same for both splits. The uint8 pixels travel to the device and are
+    converted there, once.
     """
     import torch
 
-    if name not in DATASETS:
+    base, seed = split_name(name)
+    if base not in DATASETS:
         raise _unknown(name)
     root = data_root(data_dir)
-    x_train, y_train, x_val, y_val = _arrays(name, root)
-    mean, std = _train_stats(name, root)
+    x_train, y_train, x_val, y_val = _arrays(base, root)
+    mean, std = _train_stats(base, root)  # a permutation leaves them as they are
+    permutation = None if seed is None else pixel_permutation(seed, x_train[0].size)
 
     def images(x: np.ndarray) -> torch.Tensor:
         pixels = torch.from_numpy(x).to(device, non_blocking=True)
+        if permutation is not None:
+            pixels = permute(pixels, permutation)
         return ((pixels.float() / 255.0 - mean) / std).unsqueeze(1).contiguous()
 
     def labels(y: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(y).to(device).long()
 
-    return Dataset(name, _classes(name), images(x_train), labels(y_train), images(x_val), labels(y_val), mean, std)
+    train, val = (images(x_train), labels(y_train)), (images(x_val), labels(y_val))
+    return Dataset(name, _classes(base), *train, *val, mean, std, permutation)
 
 
 def available(data_dir: Path | str | None = None) -> list[DatasetInfo]:
