@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .lessons import ConvMatrix, RFRow
     from .runs import EpochMetrics, RunRecord
     from .spec import Spec
+    from .transplant import Report
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -293,3 +294,19 @@ def rf_table(fields: list[RFRow]) -> Table:
     for r in fields:
         table.add_row(str(r.index), r.spec, f"{r.rf}x{r.rf}", str(r.jump), f"{r.start:g}", pct(r.coverage))
     return table
+
+
+def transplant_view(report: Report, arch: str) -> Group:
+    """The CNN and its MLP side by side: parameters, accuracy, and how far their outputs differ."""
+    table = Table("", "architecture", "params", "val acc", box=box.SIMPLE_HEAD)
+    for col in (2, 3):
+        table.columns[col].justify = "right"
+    table.add_row("CNN", arch, f"{report.params_cnn:,}", pct(report.val_acc_cnn))
+    table.add_row("MLP", report.line, f"{report.params_mlp:,}", pct(report.val_acc_mlp))
+    ratio = report.params_mlp / report.params_cnn if report.params_cnn else 0.0
+    note = Text.assemble(
+        (f"run {report.run_id}: ", "bold"),
+        f"the same function with {ratio:,.1f}x the parameters; largest output difference "
+        f"{report.max_abs_diff:.2g} over the validation set",
+    )
+    return Group(note, table)
