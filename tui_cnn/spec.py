@@ -24,7 +24,7 @@ MAX_WIDTH = 1_000_000  # channels or features in one layer; more cannot be usefu
 # kind -> one-line help, in the order the editor's picker shows them.
 LAYER_HELP: dict[str, str] = {
     "conv": "conv OUT [kK] [sS] [pP] [nobias]  2-d convolution (k3 s1 p=k//2)",
-    "local": "local OUT [kK] [sS] [pP] [nobias]  a conv's geometry, its own kernel at every position",
+    "local": "local OUT [kK] [sS] [pP] [nobias]  a conv with its own kernel at each position",
     "linear": "linear OUT [nobias]  fully connected layer",
     "relu": "relu  max(0, x)",
     "gelu": "gelu  smooth ReLU",
