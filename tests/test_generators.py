@@ -54,7 +54,7 @@ def test_a_run_is_the_same_while_another_thread_builds_lesson_models(small: Data
         while not stop.wait(0.002):
             lessons.model_from(SPEC, seed=1)
             lessons.model_from(SPEC, state)
-            lessons._fresh_conv(1, 4, 3, 1, 1, True, seed=2)
+            lessons._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
 
     thread = threading.Thread(target=views)
     thread.start()
@@ -92,7 +92,7 @@ def test_lesson_models_leave_the_global_generator_alone() -> None:
     state = lessons.model_from(SPEC, seed=3).state_dict()
     before = torch.random.get_rng_state()
     rebuilt = lessons.model_from(SPEC, state)
-    conv = lessons._fresh_conv(1, 4, 3, 1, 1, True, seed=2)
+    conv = lessons._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
     assert torch.equal(torch.random.get_rng_state(), before)
     assert _same(rebuilt.state_dict(), state)
     torch.manual_seed(2)

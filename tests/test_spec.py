@@ -59,7 +59,8 @@ def test_each_layer_and_its_defaults(line: str, expected: Layer) -> None:
 
 
 def test_every_kind_is_covered_by_the_language() -> None:
-    line = "conv 4 | bn | relu | gelu | tanh | sigmoid | maxpool 2 | avgpool 2 | dropout 0.1 | flatten | linear 10"
+    line = "conv 4 | local 4 | bn | relu | gelu | tanh | sigmoid | maxpool 2 | avgpool 2 | dropout 0.1 | flatten"
+    line += " | linear 10"
     assert {layer.kind for layer in layers(line)} == set(KINDS)
 
 

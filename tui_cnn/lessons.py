@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .architecture.budget import rows
-from .architecture.spec import POOLS, Spec
+from .architecture.spec import CONVS, POOLS, Spec
 
 if TYPE_CHECKING:
     import torch
@@ -43,7 +43,8 @@ class ConvMatrix:
     """A conv layer unrolled into the matrix M with `M @ x.flatten() + bias == conv(x).flatten()`.
 
     Rows are output units in (channel, y, x) order, columns input pixels in (channel,
-    y, x) order: the same order as `Tensor.flatten()` on CxHxW.
+    y, x) order: the same order as `Tensor.flatten()` on CxHxW. A local layer's matrix
+    (`local`) has the same cells, each with a weight of its own.
     """
 
     in_shape: tuple[int, int, int]
@@ -51,6 +52,7 @@ class ConvMatrix:
     pattern: list[list[int]]  # rows x cols: 1-based index into weight.flatten(), 0 for a structural zero
     values: torch.Tensor | None = field(default=None, compare=False)  # rows x cols, None when from shapes only
     bias: torch.Tensor | None = field(default=None, compare=False)  # one per row (repeated per channel), or None
+    local: bool = False  # pattern indexes a LocallyConnected2d's weight [positions, O, C*k*k]: nothing shared
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -109,9 +111,17 @@ def _matrix_problem(in_shape: tuple[int, ...], out_channels: int, k: int, s: int
 
 
 def conv_pattern(
-    in_shape: tuple[int, int, int], out_channels: int, kernel: int, stride: int = 1, padding: int = 0
+    in_shape: tuple[int, int, int],
+    out_channels: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    local: bool = False,
 ) -> ConvMatrix:
-    """Which kernel weight sits in each cell of the unrolled matrix; raises ValueError if none fits."""
+    """Which kernel weight sits in each cell of the unrolled matrix; raises ValueError if none fits.
+
+    With `local`, the weights are a locally connected layer's: each position's own.
+    """
     problem = _matrix_problem(in_shape, out_channels, kernel, stride, padding)
     if problem:
         raise ValueError(problem)
@@ -123,6 +133,8 @@ def conv_pattern(
         for y in range(ho):
             for x in range(wo):
                 row = pattern[(o * ho + y) * wo + x]
+                # A conv's weight [O, C, k, k] is the same at every position; a local one is [y*wo + x, O, C*k*k].
+                first = ((y * wo + x) * out_channels + o) * c if local else o * c
                 for ci in range(c):
                     for i in range(k):
                         iy = y * s - p + i
@@ -131,8 +143,8 @@ def conv_pattern(
                         for j in range(k):
                             ix = x * s - p + j
                             if 0 <= ix < w:
-                                row[(ci * h + iy) * w + ix] = ((o * c + ci) * k + i) * k + j + 1
-    return ConvMatrix((c, h, w), (out_channels, ho, wo), pattern)
+                                row[(ci * h + iy) * w + ix] = ((first + ci) * k + i) * k + j + 1
+    return ConvMatrix((c, h, w), (out_channels, ho, wo), pattern, local=local)
 
 
 def conv_matrix(
@@ -143,19 +155,43 @@ def conv_matrix(
     bias: torch.Tensor | None = None,
 ) -> ConvMatrix:
     """The unrolled matrix of a conv with these weights [O, C, k, k] (and bias [O]), on the CPU."""
-    import torch
-
     if weight.dim() != 4 or weight.shape[2] != weight.shape[3]:
         raise ValueError(f"expected a square conv weight [O, C, k, k], got {list(weight.shape)}")
     if weight.shape[1] != in_shape[0]:
         raise ValueError(f"weight takes {weight.shape[1]} input channels, input has {in_shape[0]}")
     blank = conv_pattern(in_shape, weight.shape[0], weight.shape[2], stride, padding)
-    flat = weight.detach().cpu().flatten()
-    values = torch.cat([flat.new_zeros(1), flat])[torch.tensor(blank.pattern)]
     per_row = None
     if bias is not None:
         per_row = bias.detach().cpu().repeat_interleave(blank.out_shape[1] * blank.out_shape[2])
-    return ConvMatrix(blank.in_shape, blank.out_shape, blank.pattern, values, per_row)
+    return _with_values(blank, weight, per_row)
+
+
+def local_matrix(
+    weight: torch.Tensor,
+    in_shape: tuple[int, int, int],
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    bias: torch.Tensor | None = None,
+) -> ConvMatrix:
+    """The unrolled matrix of a locally connected layer: weight [positions, O, C*k*k], bias [O, H_out, W_out]."""
+    if weight.dim() != 3 or weight.shape[2] != in_shape[0] * kernel * kernel:
+        expected = f"[positions, O, {in_shape[0]}*{kernel}*{kernel}]"
+        raise ValueError(f"expected a local weight {expected}, got {list(weight.shape)}")
+    blank = conv_pattern(in_shape, weight.shape[1], kernel, stride, padding, local=True)
+    positions = blank.out_shape[1] * blank.out_shape[2]
+    if weight.shape[0] != positions:
+        raise ValueError(f"weight has {weight.shape[0]} positions, the {in_shape} input gives {positions}")
+    per_row = bias.detach().cpu().flatten() if bias is not None else None
+    return _with_values(blank, weight, per_row)
+
+
+def _with_values(blank: ConvMatrix, weight: torch.Tensor, per_row: torch.Tensor | None) -> ConvMatrix:
+    import torch
+
+    flat = weight.detach().cpu().flatten()
+    values = torch.cat([flat.new_zeros(1), flat])[torch.tensor(blank.pattern)]
+    return ConvMatrix(blank.in_shape, blank.out_shape, blank.pattern, values, per_row, blank.local)
 
 
 def layer_matrix(
@@ -165,13 +201,15 @@ def layer_matrix(
     in_shape: tuple[int, ...] | None = None,
     seed: int = 0,
 ) -> ConvMatrix | str:
-    """The conv at `index` in `spec` (default the first) as a matrix, or a one-line message why not.
+    """The conv (or local layer) at `index` in `spec` (default the first) as a matrix, or a one-line message why not.
 
     The input defaults to the layer's own channels (as the budget infers them) on a
     5x5 image, small enough to read. Weights are `model`'s when given (built from
     `spec`), else those of a fresh layer with PyTorch's default init under `seed`.
+    A local layer's weights exist for one input size, so with a model its input is
+    the one the layer has in the network.
     """
-    convs = [i for i, layer in enumerate(spec.layers) if layer.kind == "conv"]
+    convs = [i for i, layer in enumerate(spec.layers) if layer.kind in CONVS]
     if not convs:
         return "the architecture has no conv layer"
     if index is None:
@@ -180,7 +218,7 @@ def layer_matrix(
     if not 0 <= index < len(spec.layers):
         return f"there is no layer {index} (conv layers are at {where})"
     layer = spec.layers[index]
-    if layer.kind != "conv":
+    if layer.kind not in CONVS:
         return f"layer {index} ({layer.line()}) is not a conv (conv layers are at {where})"
     row = rows(spec).rows[index]
     if row.in_shape is None:
@@ -191,6 +229,12 @@ def layer_matrix(
     k, s, p, out = layer.kernel, layer.stride, layer.padding, layer.out
     assert k is not None and s is not None and p is not None and out is not None
     side = max(DEFAULT_MATRIX_SIZE, k)
+    local = layer.kind == "local"
+    if local and model is not None:
+        if in_shape is not None and tuple(in_shape) != row.in_shape:
+            own = "x".join(map(str, row.in_shape))
+            return f"layer {index} ({layer.line()}) has weights for its {own} input only"
+        in_shape = row.in_shape
     if in_shape is None:
         in_shape = (channels, side, side)
     elif len(in_shape) != 3 or in_shape[0] != channels:
@@ -199,32 +243,53 @@ def layer_matrix(
     problem = _matrix_problem(in_shape, out, k, s, p)
     if problem:
         return f"layer {index} ({layer.line()}): {problem}"
-    conv = _conv_module(model, index) if model is not None else _fresh_conv(channels, out, k, s, p, layer.bias, seed)
-    if tuple(conv.weight.shape) != (out, channels, k, k):
-        raise ValueError(f"model layer {index} has weights {list(conv.weight.shape)}, not those of {layer.line()}")
     shape3 = (in_shape[0], in_shape[1], in_shape[2])
+    if model is not None:
+        conv = _conv_module(model, index, local)
+    else:
+        conv = _fresh_conv(shape3, out, k, s, p, layer.bias, seed, local)
+    positions = _out_size(shape3[1], k, s, p) * _out_size(shape3[2], k, s, p)
+    expected = (positions, out, channels * k * k) if local else (out, channels, k, k)
+    if tuple(conv.weight.shape) != expected:
+        raise ValueError(f"model layer {index} has weights {list(conv.weight.shape)}, not those of {layer.line()}")
+    if local:
+        return local_matrix(conv.weight, shape3, k, s, p, conv.bias)
     return conv_matrix(conv.weight, shape3, s, p, conv.bias)
 
 
-def _conv_module(model: nn.Sequential, index: int) -> nn.Conv2d:
+def _conv_module(model: nn.Sequential, index: int, local: bool = False) -> nn.Module:
     from torch import nn
 
+    from .architecture.local import LocallyConnected2d
+
     module = model[index]
-    if not isinstance(module, nn.Conv2d):
-        raise ValueError(f"model layer {index} is {type(module).__name__}, not Conv2d: was it built from this spec?")
+    cls = LocallyConnected2d if local else nn.Conv2d
+    if not isinstance(module, cls):
+        raise ValueError(
+            f"model layer {index} is {type(module).__name__}, not {cls.__name__}: was it built from this spec?"
+        )
     return module
 
 
-def _fresh_conv(c: int, o: int, k: int, s: int, p: int, bias: bool, seed: int) -> nn.Conv2d:
-    """A conv with PyTorch's default init under `seed`, from a generator of its own (not the global one)."""
+def _fresh_conv(
+    in_shape: tuple[int, int, int], o: int, k: int, s: int, p: int, bias: bool, seed: int, local: bool = False
+) -> nn.Module:
+    """A conv (or local layer) with its default init under `seed`, from a generator of its own (not the global one)."""
     import torch
     from torch import nn
 
     from .architecture.init import initialise
+    from .architecture.local import LocallyConnected2d
 
-    conv = nn.Conv2d(c, o, k, stride=s, padding=p, bias=bias, device="meta").to_empty(device="cpu")
-    initialise(conv, torch.Generator().manual_seed(seed))
-    return conv
+    c = in_shape[0]
+    with torch.device("meta"):
+        if local:
+            layer: nn.Module = LocallyConnected2d(c, o, in_shape[1:], k, stride=s, padding=p, bias=bias)
+        else:
+            layer = nn.Conv2d(c, o, k, stride=s, padding=p, bias=bias)
+    layer.to_empty(device="cpu")
+    initialise(layer, torch.Generator().manual_seed(seed))
+    return layer
 
 
 @dataclass(frozen=True)
@@ -262,7 +327,7 @@ def receptive_fields(spec: Spec, input_shape: tuple[int, ...] | None = None) -> 
             whole = True
         if whole:
             rf = max(h, w)
-        elif layer.kind in ("conv", *POOLS):
+        elif layer.kind in (*CONVS, *POOLS):
             k, s, p = layer.kernel, layer.stride, layer.padding
             assert k is not None and s is not None and p is not None
             start += ((k - 1) / 2 - p) * jump
@@ -498,6 +563,8 @@ def matrix_cell(m: ConvMatrix, row: int, col: int, kernel: int) -> MatrixCell:
     oc, j = divmod(index - 1, kernel)
     oc, i = divmod(oc, kernel)
     o, ci = divmod(oc, c)
+    if m.local:  # o counted positions too: the weight is (position, o, ci, i, j), the position the row's
+        o %= m.out_shape[0]
     return MatrixCell(out, inp, (o, ci, i, j), sum(r.count(index) for r in m.pattern))
 
 

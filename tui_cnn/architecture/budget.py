@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .spec import ACTIVATIONS, POOLS, Layer, Spec
+from .spec import ACTIVATIONS, CONVS, POOLS, Layer, Spec
 
 # A model past these would not fit in memory anywhere this tool runs; refuse it
 # before anyone tries to allocate it.
@@ -117,7 +117,7 @@ def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
         return Row(index, kind, text, shape, None, error=reason)
 
     n_in = math.prod(shape)
-    if kind in ("conv", *POOLS):
+    if kind in (*CONVS, *POOLS):
         if len(shape) != 3:
             return fail(f"{kind} needs a CxHxW input, got {_fmt(shape)} (is there a flatten before it?)")
         c, h, w = shape
@@ -125,14 +125,16 @@ def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
         assert k is not None and s is not None and p is not None
         if k > h + 2 * p or k > w + 2 * p:
             return fail(f"kernel {k}x{k} is larger than the {h}x{w} input with padding {p}")
-        out_c = layer.out if kind == "conv" else c
+        out_c = layer.out if kind in CONVS else c
         assert out_c is not None
         out = (out_c, _out_size(h, k, s, p), _out_size(w, k, s, p))
-        if kind != "conv":
+        if kind not in CONVS:
             return Row(index, kind, text, shape, out)
-        weights = out_c * c * k * k
-        params = weights + (out_c if layer.bias else 0)
         n_out = math.prod(out)
+        # A conv shares one kernel (and bias) per output channel; a local layer has one per output unit.
+        kernels = n_out if kind == "local" else out_c
+        weights = kernels * c * k * k
+        params = weights + (kernels if layer.bias else 0)
         return Row(index, kind, text, shape, out, params, weights, n_out * c * k * k, n_in * n_out)
     if kind == "linear":
         if len(shape) != 1:

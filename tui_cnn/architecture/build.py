@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-Call = tuple[str, tuple, dict]  # (torch.nn class name, args, kwargs)
+Call = tuple[str, tuple, dict]  # (torch.nn class name, or LOCAL, args, kwargs)
+LOCAL = "LocallyConnected2d"  # the one layer torch.nn lacks: `tui_cnn.architecture.local`'s
 
 
 def _layer_call(layer: Layer, in_shape: tuple[int, ...]) -> Call:
@@ -21,6 +22,9 @@ def _layer_call(layer: Layer, in_shape: tuple[int, ...]) -> Call:
     if kind == "conv":
         kw = {"kernel_size": layer.kernel, "stride": layer.stride, "padding": layer.padding, **bias}
         return "Conv2d", (in_shape[0], layer.out), kw
+    if kind == "local":  # its weights exist per output position, so it needs the input's size
+        kw = {"kernel_size": layer.kernel, "stride": layer.stride, "padding": layer.padding, **bias}
+        return LOCAL, (in_shape[0], layer.out, tuple(in_shape[1:])), kw
     if kind == "linear":
         return "Linear", (in_shape[0], layer.out), bias
     if kind in ("maxpool", "avgpool"):
@@ -37,7 +41,7 @@ def _layer_call(layer: Layer, in_shape: tuple[int, ...]) -> Call:
 def _source(call: Call) -> str:
     cls, args, kwargs = call
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"nn.{cls}({', '.join(parts)})"
+    return f"{'' if cls == LOCAL else 'nn.'}{cls}({', '.join(parts)})"
 
 
 def layer_calls(spec: Spec) -> list[Call]:
@@ -60,13 +64,26 @@ def sequential_source(spec: Spec, indent: str = "") -> str:
     return f"nn.Sequential(\n{body}\n{indent})"
 
 
+def _local_source() -> str:
+    """The locally connected layer's class as source, so exported code runs without cnn-tui."""
+    import inspect
+
+    from . import local
+
+    return inspect.getsource(local.LocallyConnected2d)
+
+
 def to_code(spec: Spec) -> str:
     """Runnable PyTorch source for the spec (prints the model and its parameter count)."""
+    calls = layer_calls(spec)
     shape = ", ".join(map(str, spec.input_shape))
+    if any(cls == LOCAL for cls, _, _ in calls):
+        head = "import math\n\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n"
+        head += _local_source() + "\n\n"
+    else:
+        head = "import torch\nfrom torch import nn\n\n"
     return (
-        "import torch\n"
-        "from torch import nn\n\n"
-        f"# {spec.name}: {spec.line()}\n"
+        head + f"# {spec.name}: {spec.line()}\n"
         f"model = {sequential_source(spec)}\n\n"
         'if __name__ == "__main__":\n'
         f"    x = torch.zeros(2, {shape})  # two samples: batch norm needs more than one\n"
@@ -79,4 +96,11 @@ def build_model(spec: Spec) -> nn.Sequential:
     """The spec as an `nn.Sequential` on the CPU (PyTorch's default initialisation)."""
     from torch import nn
 
-    return nn.Sequential(*(getattr(nn, cls)(*args, **kwargs) for cls, args, kwargs in layer_calls(spec)))
+    from .local import LocallyConnected2d
+
+    return nn.Sequential(
+        *(
+            (LocallyConnected2d if cls == LOCAL else getattr(nn, cls))(*args, **kwargs)
+            for cls, args, kwargs in layer_calls(spec)
+        )
+    )

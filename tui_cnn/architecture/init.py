@@ -16,13 +16,16 @@ import torch
 from torch import nn
 
 from .build import build_model
+from .local import LocallyConnected2d
 from .spec import Spec
 
 
 def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """Draw every conv and linear layer's weights as PyTorch's default init does, from `generator`."""
+    """Draw every conv, local and linear layer's weights as their default init does, from `generator`."""
     for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
+        if isinstance(module, LocallyConnected2d):
+            module.reset_parameters(generator)
+        elif isinstance(module, (nn.Conv2d, nn.Linear)):
             # Their reset_parameters: kaiming_uniform_(a=sqrt(5)), which is uniform(+-1/sqrt(fan_in)), then the bias.
             weight = module.weight
             fan_in = weight.shape[1] * math.prod(weight.shape[2:])

@@ -1,4 +1,4 @@
-"""Named architectures: the seed's reference pair first, then a few classics."""
+"""Named architectures: the seed's reference pair first, the ladder's rungs between them, then a few classics."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ PRESETS: dict[str, tuple[str, str]] = {
     "simple_cnn": (
         "conv 4 s2 | relu | conv 8 s2 | relu | conv 16 s2 | relu | conv 16 s2 | relu | conv 10 s2 | flatten",
         "the seed's CNN: five stride-2 3x3 convs, 5,274 parameters",
+    ),
+    # The ladder: simple_cnn's layer sizes with neither locality nor sharing, then locality alone.
+    "dense_cnn": (
+        "flatten | linear 784 | relu | linear 392 | relu | linear 256 | relu | linear 64 | relu | linear 10",
+        "simple_cnn's sizes fully connected (784-784-392-256-64-10): no locality, no sharing",
+    ),
+    "local_cnn": (
+        "local 4 s2 | relu | local 8 s2 | relu | local 16 s2 | relu | local 16 s2 | relu | local 10 s2 | flatten",
+        "simple_cnn with a kernel of its own at every position: locality, no sharing",
     ),
     "lenet5": (
         "conv 6 k5 p2 | relu | maxpool 2 | conv 16 k5 p0 | relu | maxpool 2 | flatten"

@@ -24,6 +24,7 @@ MAX_WIDTH = 1_000_000  # channels or features in one layer; more cannot be usefu
 # kind -> one-line help, in the order the editor's picker shows them.
 LAYER_HELP: dict[str, str] = {
     "conv": "conv OUT [kK] [sS] [pP] [nobias]  2-d convolution (k3 s1 p=k//2)",
+    "local": "local OUT [kK] [sS] [pP] [nobias]  a conv with its own kernel at each position",
     "linear": "linear OUT [nobias]  fully connected layer",
     "relu": "relu  max(0, x)",
     "gelu": "gelu  smooth ReLU",
@@ -38,6 +39,7 @@ LAYER_HELP: dict[str, str] = {
 KINDS = tuple(LAYER_HELP)
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
 POOLS = ("maxpool", "avgpool")
+CONVS = ("conv", "local")  # the same geometry and shapes; local has no weight sharing
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,8 @@ class Layer:
     """One layer with its defaults resolved, so equal layers compare equal."""
 
     kind: str
-    out: int | None = None  # conv channels / linear features
-    kernel: int | None = None  # conv, pools
+    out: int | None = None  # conv and local channels / linear features
+    kernel: int | None = None  # conv, local, pools
     stride: int | None = None
     padding: int | None = None
     bias: bool = True
@@ -55,7 +57,7 @@ class Layer:
     def line(self) -> str:
         """The canonical text of this layer: defaults left out."""
         parts = [self.kind]
-        if self.kind == "conv":
+        if self.kind in CONVS:
             parts.append(str(self.out))
             if self.kernel != 3:
                 parts.append(f"k{self.kernel}")
@@ -73,7 +75,7 @@ class Layer:
                 parts.append(f"p{self.padding}")
         elif self.kind == "dropout":
             parts.append(f"{self.p:g}")
-        if self.kind in ("conv", "linear") and not self.bias:
+        if self.kind in (*CONVS, "linear") and not self.bias:
             parts.append("nobias")
         return " ".join(parts)
 
@@ -184,7 +186,7 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
         c, tok = at if at else (col, kind)
         return ParseError(message, c, tok)
 
-    if kind in ("conv", "linear", *POOLS, "dropout") and not args:
+    if kind in (*CONVS, "linear", *POOLS, "dropout") and not args:
         usage = LAYER_HELP[kind].split("  ")[0]
         return err(f"{kind} needs a number: {usage}")
     if kind in (*ACTIVATIONS, "flatten", "bn") and args:
@@ -206,7 +208,7 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
         return Layer(kind)
 
     first = args[0]
-    what = {"conv": "output channels", "linear": "output features"}.get(kind, "kernel size")
+    what = {"conv": "output channels", "local": "output channels", "linear": "output features"}.get(kind, "kernel size")
     n = _int(first[1], what, minimum=1)
     if isinstance(n, str):
         return err(n, first)
@@ -215,15 +217,15 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
     bias = True
     for at in args[1:]:
         tok = at[1].lower()
-        if tok == "nobias" and kind in ("conv", "linear"):
+        if tok == "nobias" and kind in (*CONVS, "linear"):
             bias = False
             continue
         m = _FLAG.match(tok)
         if kind == "linear" or not m:
-            allowed = "nobias" if kind == "linear" else ("kK sS pP nobias" if kind == "conv" else "sS pP")
+            allowed = "nobias" if kind == "linear" else ("kK sS pP nobias" if kind in CONVS else "sS pP")
             return err(f"unexpected {at[1]!r} after {kind} (options: {allowed})", at)
         letter, rest = m.groups()
-        if letter == "k" and kind != "conv":
+        if letter == "k" and kind not in CONVS:
             return err(f"{kind} takes its kernel as the first number, not {at[1]!r}", at)
         if letter in flags:
             return err(f"{letter} given twice", at)
@@ -236,12 +238,12 @@ def _layer(words: list[tuple[int, str]]) -> Layer | ParseError:
 
     if kind == "linear":
         return Layer("linear", out=n, bias=bias)
-    if kind == "conv":
+    if kind in CONVS:
         k = flags.get("k", 3)
         p = flags.get("p", k // 2)
         if p >= k:
             return err(f"padding {p} is too large for kernel {k} (at most {k - 1})", where.get("p"))
-        return Layer("conv", out=n, kernel=k, stride=flags.get("s", 1), padding=p, bias=bias)
+        return Layer(kind, out=n, kernel=k, stride=flags.get("s", 1), padding=p, bias=bias)
     k = n
     p = flags.get("p", 0)
     if p > k // 2:

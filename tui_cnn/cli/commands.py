@@ -698,3 +698,35 @@ def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: A
     from .tables import console, permute_table
 
     console().print(permute_table(results, opts["dataset"], permutation))
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
+@click.option("--json", "as_json", is_flag=True)
+def transplant(run_id: str, runs_dir: str | None, data_dir: str | None, as_json: bool) -> None:
+    """A trained CNN as the MLP it is: its convs unrolled into Linear layers, checked on the validation set."""
+    from ..store.compare import load_model, run_spec
+    from ..store.runs import StoreError
+    from ..transplant import TransplantError, mlp_spec, report
+
+    store = _store(runs_dir)
+    record = store.get(run_id)
+    if record is None:
+        raise BadInput(f"no run {run_id!r} in {store.root}")
+    spec = run_spec(record)
+    if isinstance(spec, ParseError):
+        raise BadInput(f"run {record.run_id} has an architecture this version cannot read: {spec}")
+    try:
+        mlp_spec(spec)  # refuse pooling or batch norm before loading weights and data
+        model = load_model(store, record)
+    except (TransplantError, StoreError) as exc:
+        raise BadInput(f"run {record.run_id}: {exc}") from exc
+    result = report(record.run_id, spec, model, _load_data(record.dataset, data_dir, "cpu"))
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+        return
+    from .tables import console, transplant_view
+
+    console().print(transplant_view(result, record.arch))

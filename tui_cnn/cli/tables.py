@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..store.export import Exported
     from ..store.runs import EpochMetrics, RunRecord
     from ..training.data import DatasetInfo
+    from ..transplant import Report
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -389,3 +390,19 @@ def permute_table(results: list[PermuteResult], dataset: str, permutation: int) 
             str(r.n),
         )
     return table
+
+
+def transplant_view(report: Report, arch: str) -> Group:
+    """The CNN and its MLP side by side: parameters, accuracy, and how far their outputs differ."""
+    table = Table("", "architecture", "params", "val acc", box=box.SIMPLE_HEAD)
+    for col in (2, 3):
+        table.columns[col].justify = "right"
+    table.add_row("CNN", arch, f"{report.params_cnn:,}", pct(report.val_acc_cnn))
+    table.add_row("MLP", report.line, f"{report.params_mlp:,}", pct(report.val_acc_mlp))
+    ratio = report.params_mlp / report.params_cnn if report.params_cnn else 0.0
+    note = Text.assemble(
+        (f"run {report.run_id}: ", "bold"),
+        f"the same function with {ratio:,.1f}x the parameters; largest output difference "
+        f"{report.max_abs_diff:.2g} over the validation set",
+    )
+    return Group(note, table)

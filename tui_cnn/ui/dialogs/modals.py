@@ -35,6 +35,12 @@ LAYER_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("stride", "stride", "s"),
         ("padding", "padding", "p"),
     ),
+    "local": (
+        ("out", "output channels", ""),
+        ("kernel", "kernel size", "k"),
+        ("stride", "stride", "s"),
+        ("padding", "padding", "p"),
+    ),
     "linear": (("out", "output features", ""),),
     "maxpool": (("kernel", "kernel size", ""), ("stride", "stride", "s"), ("padding", "padding", "p")),
     "avgpool": (("kernel", "kernel size", ""), ("stride", "stride", "s"), ("padding", "padding", "p")),
@@ -44,6 +50,7 @@ LAYER_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
 # A new layer's starting values in the form: PyTorch's defaults and a sensible width.
 NEW_LAYER: dict[str, Layer] = {
     "conv": Layer("conv", out=8, kernel=3, stride=1, padding=1),
+    "local": Layer("local", out=8, kernel=3, stride=1, padding=1),
     "linear": Layer("linear", out=10),
     "maxpool": Layer("maxpool", kernel=2, stride=2, padding=0),
     "avgpool": Layer("avgpool", kernel=2, stride=2, padding=0),
@@ -137,7 +144,7 @@ class LayerForm(Dialog[Layer]):
                 with Horizontal(classes="field"):
                     yield Label(label)
                     yield Input(_field_value(self.original, name), id=f"f-{name}", compact=True)
-            if self.original.kind in ("conv", "linear"):
+            if self.original.kind in ("conv", "local", "linear"):
                 yield Checkbox("bias", self.original.bias, id="f-bias")
             yield Static(id="verdict")
             with Horizontal(classes="buttons"):
@@ -156,7 +163,7 @@ class LayerForm(Dialog[Layer]):
             if not value:
                 return ParseError(f"{label} is required")
             parts.append(f"{flag}{value}")
-        if self.original.kind in ("conv", "linear") and not self.query_one("#f-bias", Checkbox).value:
+        if self.original.kind in ("conv", "local", "linear") and not self.query_one("#f-bias", Checkbox).value:
             parts.append("nobias")
         return " ".join(parts)
 
