@@ -377,8 +377,7 @@ async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: 
 
         training.config = TrainConfig(epochs=50, batch_size=100, seed=0, device="cpu")
         await pilot.press("t")
-        while training.state == "starting" or not training.steps:
-            await pilot.pause(0.05)
+        await apps.first_step(pilot, training)
         await pilot.press("x")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -396,8 +395,7 @@ async def test_quitting_during_a_run_asks_then_stops_and_records_it(tmp_path: Pa
     async with app.run_test(size=WIDE) as pilot:
         training = app.main.query_one(TrainingPane)
         await pilot.press("t")
-        while not training.steps:
-            await pilot.pause(0.05)
+        await apps.first_step(pilot, training)
         await pilot.press("space")
         assert training.state == "paused"
         await pilot.press("q")

@@ -20,7 +20,6 @@ from tui_cnn.data import Dataset
 from tui_cnn.lessons import confusion
 from tui_cnn.presets import preset
 from tui_cnn.runs import RunRecord, RunStore
-from tui_cnn.train import TrainConfig, Trainer
 from tui_cnn.ui.editor import ArchitecturePane
 from tui_cnn.ui.map_grid import MapGrid
 from tui_cnn.ui.mistakes_screen import MistakesScreen
@@ -37,10 +36,7 @@ WIDE, SMALL = (120, 40), (80, 24)
 def runs_dir(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset) -> Path:
     """A store holding a finished mlp run, then a finished simple_cnn run (the newer)."""
     root = tmp_path_factory.mktemp("runs")
-    store = RunStore(root)
-    for arch in ("mlp", "simple_cnn"):
-        Trainer(preset(arch), mnist5k, TrainConfig(epochs=1, seed=0, device="cpu"), store.recorder()).run()
-    store.close()
+    apps.train_runs(root, ("mlp", "simple_cnn"), mnist5k)
     return root
 
 
