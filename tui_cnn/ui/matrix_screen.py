@@ -33,6 +33,7 @@ from ..lessons import SEED_EXAMPLE, SEED_INPUT, ConvMatrix, layer_matrix, matrix
 from ..spec import Spec
 from ..tables import WEIGHT_MARKS
 from . import heatmap
+from .failures import unexpected
 from .info import Info
 from .snapshots import describe, trained
 
@@ -206,7 +207,7 @@ class MatrixScreen(Screen):
         try:
             shown = self._shown(seed_mode, index)
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            shown = f"{type(exc).__name__}: {exc}"
+            shown = unexpected(self.app, exc, "unrolling the layer")
         self.app.call_from_thread(self._show, shown)
 
     def _shown(self, seed_mode: bool, index: int | None) -> Shown | str:

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from . import digit, heatmap
+from .failures import unexpected
 from .info import Info
 from .segments import SegmentLines
 from .training_pane import RUNNING
@@ -159,6 +160,9 @@ class MistakesScreen(Screen):
             digits = data.images("val")[[m.index for m in mistakes]].numpy()
         except (StoreError, DataError, ValueError) as exc:
             self.app.call_from_thread(self.show_problem, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            self.app.call_from_thread(self.show_problem, unexpected(self.app, exc, "scoring the run"))
             return
         scored = Scored(record, data.classes, counts.numpy(), confusion_heat(counts), mistakes, digits)
         self.app.call_from_thread(self.show_scored, scored)

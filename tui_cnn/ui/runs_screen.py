@@ -26,6 +26,7 @@ from . import heatmap
 from .chart import Series, y_range
 from .curves import CurveChart
 from .editor import ArchitecturePane
+from .failures import unexpected
 from .info import Info
 from .map_grid import MapGrid
 from .scatter import ScatterPlot
@@ -255,6 +256,8 @@ class RunScreen(Screen):
             result = first_layer_maps(load_model(self.store, self.record), run_spec(self.record))
         except StoreError as exc:
             result = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            result = unexpected(self.app, exc, "loading the run's weights")
         if isinstance(result, str):
             self.app.call_from_thread(self.show_maps, None, result, 0)
         else:

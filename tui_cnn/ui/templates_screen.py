@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from . import heatmap
+from .failures import unexpected
 from .info import Info
 from .map_grid import MapGrid
 
@@ -77,7 +78,16 @@ class TemplatesScreen(Screen):
 
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
-        """In a thread: the newest finished runs' first layers (torch builds the models)."""
+        """In a thread: the newest finished runs' first layers, or what went wrong in place of each."""
+        try:
+            found = self._first_layers()
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            line = unexpected(self.app, exc, "reading the runs")
+            found = {arch: Text(line, style="red") for arch, _, _ in SIDES}
+        self.app.call_from_thread(self.show_layers, found)
+
+    def _first_layers(self) -> dict[str, FirstLayer | Text]:
+        """The newest finished run of each side's arch, its first layer as maps (torch builds the models)."""
         from ..compare import load_model, newest, run_spec
         from ..lessons import first_layer_maps
         from ..runs import RunStore, StoreError
@@ -85,8 +95,7 @@ class TemplatesScreen(Screen):
         try:
             store = RunStore.open(self.runs_dir)
         except StoreError as exc:
-            self.app.call_from_thread(self.show_layers, {arch: Text(str(exc), style="red") for arch, _, _ in SIDES})
-            return
+            return {arch: Text(str(exc), style="red") for arch, _, _ in SIDES}
         try:
             records = store.runs()
             found: dict[str, FirstLayer | Text] = {}
@@ -108,7 +117,7 @@ class TemplatesScreen(Screen):
                     found[arch] = FirstLayer(record, maps.numpy(), params)
         finally:
             store.close()
-        self.app.call_from_thread(self.show_layers, found)
+        return found
 
     def show_layers(self, found: dict[str, FirstLayer | Text]) -> None:
         self.first_layers = found

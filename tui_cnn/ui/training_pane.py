@@ -297,6 +297,7 @@ class TrainingPane(Vertical, can_focus=True):
             except DataError:
                 pass  # training will say why
         except Exception as exc:  # noqa: BLE001 - shown as the device label, never a traceback
+            log.exception("warming torch up failed")
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
     def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event) -> None:
