@@ -42,6 +42,17 @@ class FirstLayer:
     layer_params: int
 
 
+@dataclass(frozen=True)
+class InitialLayer:
+    """A side with no trained run: its preset's first layer as a run with this seed starts it."""
+
+    arch: str
+    seed: int
+    maps: np.ndarray  # (n, h, w) weights
+    layer_params: int
+    params: int
+
+
 def missing(arch: str) -> Text:
     """What to do when the store has no finished run of `arch`."""
     return Text(
@@ -61,7 +72,8 @@ class TemplatesScreen(Screen):
         super().__init__()
         self.runs_dir = main.training.runs_dir
         self.show_volatile = main.training.show_volatile
-        self.first_layers: dict[str, FirstLayer | Text] = {}
+        self.seed = main.training.config.seed
+        self.first_layers: dict[str, FirstLayer | InitialLayer | Text] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="tpl-body"):
@@ -86,7 +98,7 @@ class TemplatesScreen(Screen):
             found = {arch: Text(line, style="red") for arch, _, _ in SIDES}
         self.app.call_from_thread(self.show_layers, found)
 
-    def _first_layers(self) -> dict[str, FirstLayer | Text]:
+    def _first_layers(self) -> dict[str, FirstLayer | InitialLayer | Text]:
         """The newest finished run of each side's arch, its first layer as maps (torch builds the models)."""
         from ..compare import load_model, newest, run_spec
         from ..lessons import first_layer_maps
@@ -98,11 +110,11 @@ class TemplatesScreen(Screen):
             return {arch: Text(str(exc), style="red") for arch, _, _ in SIDES}
         try:
             records = store.runs()
-            found: dict[str, FirstLayer | Text] = {}
+            found: dict[str, FirstLayer | InitialLayer | Text] = {}
             for arch, _, _ in SIDES:
                 record = newest(records, arch)
                 if record is None:
-                    found[arch] = missing(arch)
+                    found[arch] = self._initial(arch)
                     continue
                 spec = run_spec(record)
                 try:
@@ -119,7 +131,21 @@ class TemplatesScreen(Screen):
             store.close()
         return found
 
-    def show_layers(self, found: dict[str, FirstLayer | Text]) -> None:
+    def _initial(self, arch: str) -> InitialLayer | Text:
+        """The preset's first layer at initialisation, exactly as a run with this seed starts it."""
+        from ..init import initial_model
+        from ..lessons import first_layer_maps
+        from ..presets import preset
+
+        spec = preset(arch)
+        model = initial_model(spec, self.seed)
+        result = first_layer_maps(model, spec)
+        if isinstance(result, str):
+            return missing(arch)
+        maps, params = result
+        return InitialLayer(arch, self.seed, maps.numpy(), params, sum(p.numel() for p in model.parameters()))
+
+    def show_layers(self, found: dict[str, FirstLayer | InitialLayer | Text]) -> None:
         self.first_layers = found
         for arch, _, what in SIDES:
             side = self.query_one(f"#tpl-{arch}")
@@ -138,10 +164,10 @@ class TemplatesScreen(Screen):
             head.show(self._head(layer, f"{n} {what} of {h}x{w}", enlarge, scale))
             grid.show_maps(maps)
 
-    def _head(self, layer: FirstLayer, maps: str, enlarge: int, scale: float) -> Text:
-        record = layer.record
+    def _head(self, layer: FirstLayer | InitialLayer, maps: str, enlarge: int, scale: float) -> Text:
+        params = layer.params if isinstance(layer, InitialLayer) else layer.record.params
         text = Text.assemble(
-            (f"{record.params:,}", "bold"),
+            (f"{params:,}", "bold"),
             " params in all  ",
             ("first layer ", "dim"),
             (f"{layer.layer_params:,}", "bold"),
@@ -150,6 +176,13 @@ class TemplatesScreen(Screen):
         )
         if enlarge > 1:
             text.append(f", drawn {enlarge}x larger", style="dim")
+        if isinstance(layer, InitialLayer):
+            text.append(f"\ninitial weights, seed {layer.seed}: ", style="dim")
+            text.append_text(missing(layer.arch))
+            text.append("\n")
+            text.append_text(heatmap.legend(scale, 15))
+            return text
+        record = layer.record
         acc = f"{record.final_val_acc:.1%}" if record.final_val_acc is not None else "-"
         run = f"run {record.run_id}  " if self.show_volatile else ""
         text.append(f"\n{run}{record.dataset}  val acc {acc}\n", style="dim")

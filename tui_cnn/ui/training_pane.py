@@ -35,7 +35,16 @@ from ..spec import Spec
 from .chart import Series, y_range
 from .curves import CurveChart
 from .info import Info
-from .messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunWeights, WeightSnapshot
+from .messages import (
+    DeviceFound,
+    RunEnded,
+    RunEpoch,
+    RunStarted,
+    RunStep,
+    RunWeights,
+    SettingsChanged,
+    WeightSnapshot,
+)
 from .modals import HyperParams
 
 if TYPE_CHECKING:
@@ -265,8 +274,11 @@ class TrainingPane(Vertical, can_focus=True):
 
         def chosen(result: tuple[TrainConfig, str] | None) -> None:
             if result is not None:
+                changed = result != (self.config, self.dataset)
                 self.config, self.dataset = result
                 self._redraw()
+                if changed:
+                    self.post_message(SettingsChanged())
 
         self.app.push_screen(HyperParams(self.config, self.dataset, list(DATASETS)), chosen)
 
