@@ -81,3 +81,13 @@ async def first_step(pilot: Pilot, pane: TrainingPane, deadline_s: float = STEP_
         assert pane.state in ("starting", "running"), ended
         assert time.monotonic() < deadline, f"no step within {deadline_s:.0f} s: {pane.state} {pane.message}"
         await pilot.pause(0.05)
+
+
+async def initial_weights_drawn(pilot: Pilot, deadline_s: float = STEP_DEADLINE_S) -> None:
+    """Let the main screen draw its initial weights (debounced, then a thread): pictures that do not race them."""
+    main = pilot.app.main
+    deadline = time.monotonic() + deadline_s
+    while main.initial_pending:
+        assert time.monotonic() < deadline, f"no initial weights within {deadline_s:.0f} s"
+        await pilot.pause(0.05)
+    await pilot.pause()

@@ -84,6 +84,7 @@ class MainScreen(Screen):
         self.spec_dir = spec_dir
         self.current = 0
         self._initial_timer: Timer | None = None
+        self.initial_pending = True  # until the initial weights asked for are drawn (or not needed)
 
     def compose(self) -> ComposeResult:
         yield Info(id="pane-bar")
@@ -116,6 +117,7 @@ class MainScreen(Screen):
     @on(SettingsChanged)
     def want_initial_weights(self) -> None:
         """Draw the spec's initial weights once edits (or settings) pause; a run that is going keeps its own."""
+        self.initial_pending = True
         if self._initial_timer is not None:
             self._initial_timer.stop()
         self._initial_timer = self.set_timer(INITIAL_DEBOUNCE_S, self._draw_initial_weights)
@@ -123,7 +125,10 @@ class MainScreen(Screen):
     def _draw_initial_weights(self) -> None:
         self._initial_timer = None
         training = self.training
-        if training.running or training.problem is not None:  # nothing to build: the pane says why
+        if training.running or training.problem is not None:
+            self.initial_pending = False
+            if not training.running:
+                self.query_one(KernelsPane).show_problem(f"no weights to draw: {training.problem}")
             return
         work = partial(self._initial_weights, self.spec, training.config.seed)
         self.run_worker(work, thread=True, exclusive=True, group="initial", exit_on_error=False)
@@ -139,10 +144,12 @@ class MainScreen(Screen):
             self.app.call_from_thread(self._initial_weights_failed, problem)
 
     def _initial_weights_failed(self, problem: str) -> None:
+        self.initial_pending = self._initial_timer is not None
         self.query_one(KernelsPane).show_problem(problem)
 
     @on(InitialWeights)
     def initial_weights(self, message: InitialWeights) -> None:
+        self.initial_pending = self._initial_timer is not None  # another edit may already be waiting
         self.query_one(KernelsPane).show_initial(message.snapshot)
 
     @on(RunWeights)
