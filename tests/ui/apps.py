@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui_cnn.training.data import Dataset
+    from tui_cnn.ui.panes.training import TrainingPane
+
+STEP_DEADLINE_S = 60.0  # a first step takes about a second here; a run that failed early never makes one
 
 
 def help_text(app: CnnTuiApp) -> str:
@@ -30,3 +42,52 @@ def make_app(tmp_path: Path, arch: str = "simple_cnn", *, runs_dir: Path | None 
         show_volatile=False,
         torch_threads=1,
     )
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one CPU thread inside, as before after: the same sums on any core count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train_runs(root: Path, archs: tuple[str, ...], data: Dataset, **config: object) -> None:
+    """Train each preset in turn into the store at `root` (seed 0, CPU, one torch thread), for views to show."""
+    from tui_cnn.architecture.presets import preset
+    from tui_cnn.store.runs import RunStore
+    from tui_cnn.training.trainer import Trainer
+
+    settings = {"epochs": 1, "seed": 0, "device": "cpu", **config}
+    store = RunStore(root)
+    try:
+        with one_torch_thread():
+            for arch in archs:
+                Trainer(preset(arch), data, TrainConfig(**settings), store.recorder()).run()
+    finally:
+        store.close()
+
+
+async def first_step(pilot: Pilot, pane: TrainingPane, deadline_s: float = STEP_DEADLINE_S) -> None:
+    """Wait until the pane's run has made a step; a run that ends first, or takes too long, fails the test."""
+    deadline = time.monotonic() + deadline_s
+    while not pane.steps:
+        ended = f"the run ended before its first step: {pane.state} {pane.message}"
+        assert pane.state in ("starting", "running"), ended
+        assert time.monotonic() < deadline, f"no step within {deadline_s:.0f} s: {pane.state} {pane.message}"
+        await pilot.pause(0.05)
+
+
+async def initial_weights_drawn(pilot: Pilot, deadline_s: float = STEP_DEADLINE_S) -> None:
+    """Let the main screen draw its initial weights (debounced, then a thread): pictures that do not race them."""
+    main = pilot.app.main
+    deadline = time.monotonic() + deadline_s
+    while main.initial_pending:
+        assert time.monotonic() < deadline, f"no initial weights within {deadline_s:.0f} s"
+        await pilot.pause(0.05)
+    await pilot.pause()

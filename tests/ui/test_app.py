@@ -69,7 +69,7 @@ async def test_add_a_layer_from_the_picker_and_form(tmp_path: Path) -> None:
     app = make_app(tmp_path, "mlp")
     async with app.run_test(size=WIDE) as pilot:
         assert budget_total(app) == 39_760
-        await pilot.press("a", "down", "enter")  # picker: conv, linear, ... -> linear
+        await pilot.press("a", "down", "down", "enter")  # picker: conv, local, linear, ... -> linear
         assert isinstance(app.screen, LayerForm)
         await pilot.press("2", "0", "enter")  # the field starts selected: typing replaces it
         assert lines(app) == ["flatten", "linear 20", "linear 50", "relu", "linear 10"]
@@ -82,7 +82,7 @@ async def test_add_a_layer_from_the_picker_and_form(tmp_path: Path) -> None:
 async def test_adding_a_layer_without_options_skips_the_form(tmp_path: Path) -> None:
     app = make_app(tmp_path, "mlp")
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("a", "down", "down", "enter")  # relu
+        await pilot.press("a", "down", "down", "down", "enter")  # conv, local, linear, relu
         assert lines(app) == ["flatten", "relu", "linear 50", "relu", "linear 10"]
         assert app.main.query_one(BudgetTable).row_count == 5
 
@@ -377,8 +377,7 @@ async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: 
 
         training.config = TrainConfig(epochs=50, batch_size=100, seed=0, device="cpu")
         await pilot.press("t")
-        while training.state == "starting" or not training.steps:
-            await pilot.pause(0.05)
+        await apps.first_step(pilot, training)
         await pilot.press("x")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -396,8 +395,7 @@ async def test_quitting_during_a_run_asks_then_stops_and_records_it(tmp_path: Pa
     async with app.run_test(size=WIDE) as pilot:
         training = app.main.query_one(TrainingPane)
         await pilot.press("t")
-        while not training.steps:
-            await pilot.pause(0.05)
+        await apps.first_step(pilot, training)
         await pilot.press("space")
         assert training.state == "paused"
         await pilot.press("q")

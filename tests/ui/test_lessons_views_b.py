@@ -20,7 +20,6 @@ from tui_cnn.lessons import confusion
 from tui_cnn.store.compare import load_model
 from tui_cnn.store.runs import RunRecord, RunStore
 from tui_cnn.training.data import Dataset
-from tui_cnn.training.trainer import TrainConfig, Trainer
 from tui_cnn.ui.panes.architecture import ArchitecturePane
 from tui_cnn.ui.screens.mistakes import MistakesScreen
 from tui_cnn.ui.screens.runs import CompareScreen, RunScreen, RunsScreen
@@ -37,10 +36,7 @@ WIDE, SMALL = (120, 40), (80, 24)
 def runs_dir(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset) -> Path:
     """A store holding a finished mlp run, then a finished simple_cnn run (the newer)."""
     root = tmp_path_factory.mktemp("runs")
-    store = RunStore(root)
-    for arch in ("mlp", "simple_cnn"):
-        Trainer(preset(arch), mnist5k, TrainConfig(epochs=1, seed=0, device="cpu"), store.recorder()).run()
-    store.close()
+    apps.train_runs(root, ("mlp", "simple_cnn"), mnist5k)
     return root
 
 

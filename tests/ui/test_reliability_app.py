@@ -179,8 +179,7 @@ async def test_resizing_to_60x20_and_back_while_training(tmp_path: Path) -> None
     async with app.run_test(size=WIDE) as pilot:
         pane = app.main.query_one(TrainingPane)
         await pilot.press("t")
-        while not pane.steps:
-            await pilot.pause(0.05)
+        await apps.first_step(pilot, pane)
         for size in ((60, 20), (80, 24), (60, 20), WIDE):
             await pilot.resize_terminal(*size)
             await pilot.pause(0.2)

@@ -27,9 +27,10 @@ def make_app(tmp_path: Path, arch: str = "simple_cnn") -> CnnTuiApp:
 
 
 def keys(*pressed: str):
-    """Press keys, then stop the text cursors blinking so the picture does not depend on timing."""
+    """Let the initial weights land, press keys, then stop the text cursors blinking: no picture races a timer."""
 
     async def run_before(pilot: Pilot) -> None:
+        await apps.initial_weights_drawn(pilot)
         await pilot.press(*pressed)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
@@ -39,32 +40,32 @@ def keys(*pressed: str):
 
 
 def test_main_screen_wide(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=WIDE)
+    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, run_before=keys())
 
 
 def test_main_screen_small(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=SMALL)
+    assert snap_compare(make_app(tmp_path), terminal_size=SMALL, run_before=keys())
 
 
 def test_small_screen_shows_the_kernels_pane_alone(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=SMALL, press=["4"])
+    assert snap_compare(make_app(tmp_path), terminal_size=SMALL, run_before=keys("4"))
 
 
 def test_editor_marks_an_impossible_layer(snap_compare, tmp_path: Path) -> None:
     app = make_app(tmp_path, "conv 4 s2 | relu | linear 10 | conv 8")
-    assert snap_compare(app, terminal_size=WIDE)
+    assert snap_compare(app, terminal_size=WIDE, run_before=keys())
 
 
 def test_mlp_main_screen(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path, "mlp"), terminal_size=WIDE)
+    assert snap_compare(make_app(tmp_path, "mlp"), terminal_size=WIDE, run_before=keys())
 
 
 def test_help_screen(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, press=["question_mark"])
+    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, run_before=keys("question_mark"))
 
 
 def test_layer_picker(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, press=["a"])
+    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, run_before=keys("a"))
 
 
 def test_layer_form(snap_compare, tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_line_entry_with_an_error(snap_compare, tmp_path: Path) -> None:
 
 
 def test_preset_picker(snap_compare, tmp_path: Path) -> None:
-    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, press=["p"])
+    assert snap_compare(make_app(tmp_path), terminal_size=WIDE, run_before=keys("p"))
 
 
 def test_save_dialog(snap_compare, tmp_path: Path) -> None:
@@ -104,6 +105,7 @@ def test_training_settings_dialog(snap_compare, tmp_path: Path) -> None:
 
 def test_confirm_quit_dialog(snap_compare, tmp_path: Path) -> None:
     async def run_before(pilot: Pilot) -> None:
+        await apps.initial_weights_drawn(pilot)
         pilot.app.push_screen(ConfirmQuit())
         await pilot.pause()
 

@@ -68,9 +68,8 @@ class Run:
         """Train to the end or a stop; never raises for a training fault (see `Trainer.run`)."""
         self._ended: Ended | None = None
         with LogFile(self.store.root):
-            self.trainer.run()
-        assert self._ended is not None
-        return self._ended
+            ended = self.trainer.run()
+        return self._ended or ended
 
     def _event(self, event: Event) -> None:
         self.recorder(event)

@@ -8,6 +8,7 @@ spec to the budget, the trainer and the kernels; weight snapshots to the kernels
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList
 
@@ -24,7 +26,8 @@ from ..architecture.budget import rows
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
 from .dialogs.modals import ConfirmQuit
-from .messages import RunWeights, SpecChanged
+from .failures import unexpected
+from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
 from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
 from .panes.kernels import KernelsPane
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")
+INITIAL_DEBOUNCE_S = 0.3  # the initial weights are drawn once edits pause this long (holding a key edits fast)
 
 
 class MainScreen(Screen):
@@ -79,6 +83,8 @@ class MainScreen(Screen):
         self.pane_args = (config, dataset, runs_dir, data_dir, device_label, show_volatile, torch_threads)
         self.spec_dir = spec_dir
         self.current = 0
+        self._initial_timer: Timer | None = None
+        self.initial_pending = True  # until the initial weights asked for are drawn (or not needed)
 
     def compose(self) -> ComposeResult:
         yield Info(id="pane-bar")
@@ -92,6 +98,7 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(LayerList).focus()
         self._show_bar()
+        self.call_after_refresh(self.want_initial_weights)  # after the first frame, which stays torch-free
 
     @property
     def training(self) -> TrainingPane:
@@ -105,6 +112,45 @@ class MainScreen(Screen):
         self.query_one(BudgetPane).show(message.spec, message.budget)
         self.training.show_spec(message.spec, message.budget)
         self.query_one(KernelsPane).show_spec(message.spec, message.budget, keep_weights=self.training.running)
+        self.want_initial_weights()
+
+    @on(SettingsChanged)
+    def want_initial_weights(self) -> None:
+        """Draw the spec's initial weights once edits (or settings) pause; a run that is going keeps its own."""
+        self.initial_pending = True
+        if self._initial_timer is not None:
+            self._initial_timer.stop()
+        self._initial_timer = self.set_timer(INITIAL_DEBOUNCE_S, self._draw_initial_weights)
+
+    def _draw_initial_weights(self) -> None:
+        self._initial_timer = None
+        training = self.training
+        if training.running or training.problem is not None:
+            self.initial_pending = False
+            if not training.running:
+                self.query_one(KernelsPane).show_problem(f"no weights to draw: {training.problem}")
+            return
+        work = partial(self._initial_weights, self.spec, training.config.seed)
+        self.run_worker(work, thread=True, exclusive=True, group="initial", exit_on_error=False)
+
+    def _initial_weights(self, spec: Spec, seed: int) -> None:
+        """In a thread (torch): the weights a run with this seed would start from."""
+        from .initial_weights import initial_snapshot
+
+        try:
+            self.post_message(InitialWeights(initial_snapshot(spec, seed)))
+        except Exception as exc:  # noqa: BLE001 - shown in the pane, the traceback logged
+            problem = unexpected(self.app, exc, "drawing the initial weights")
+            self.app.call_from_thread(self._initial_weights_failed, problem)
+
+    def _initial_weights_failed(self, problem: str) -> None:
+        self.initial_pending = self._initial_timer is not None
+        self.query_one(KernelsPane).show_problem(problem)
+
+    @on(InitialWeights)
+    def initial_weights(self, message: InitialWeights) -> None:
+        self.initial_pending = self._initial_timer is not None  # another edit may already be waiting
+        self.query_one(KernelsPane).show_initial(message.snapshot)
 
     @on(RunWeights)
     def run_weights(self, message: RunWeights) -> None:

@@ -28,6 +28,7 @@ class WeightSnapshot:
     """Weights as numpy arrays by layer index (converted in the training thread).
 
     `state_dict` is the whole model's (CPU tensors), for the views that rebuild it.
+    `initial_seed` marks the weights a run with that seed starts from, drawn before any run.
     """
 
     spec: Spec
@@ -36,6 +37,7 @@ class WeightSnapshot:
     arrays: Mapping[int, np.ndarray] = field(repr=False)
     final: bool = False
     state_dict: Mapping[str, torch.Tensor] | None = field(default=None, repr=False, compare=False)
+    initial_seed: int | None = None
 
 
 @dataclass
@@ -73,6 +75,18 @@ class RunWeights(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunWeights)
+
+
+@dataclass
+class InitialWeights(Message):
+    """A spec's weights at initialisation, drawn in a thread: what the Kernels pane shows before a run."""
+
+    snapshot: WeightSnapshot
+
+
+@dataclass
+class SettingsChanged(Message):
+    """The training settings changed (the seed among them): the initial weights may be other ones."""
 
 
 @dataclass

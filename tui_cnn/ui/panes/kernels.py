@@ -195,6 +195,7 @@ class KernelsPane(Vertical, can_focus=True):
         self.per_kernel = False
         self.show_values = False
         self.snapshot: WeightSnapshot | None = None
+        self.problem = ""
         self._dirty = False
         self._columns = 1
 
@@ -243,6 +244,19 @@ class KernelsPane(Vertical, can_focus=True):
             self.redraw()
         else:
             self._dirty = True
+
+    def show_initial(self, snapshot: WeightSnapshot) -> None:
+        """The spec's weights at initialisation, unless the pane follows another spec or shows a run's weights."""
+        if snapshot.spec != self.spec or (self.snapshot is not None and self.snapshot.initial_seed is None):
+            return
+        self.problem = ""
+        self.snapshot = snapshot
+        self.redraw()
+
+    def show_problem(self, problem: str) -> None:
+        """Why no initial weights could be drawn, in place of them."""
+        self.problem = problem
+        self.redraw()
 
     def _redraw_if_dirty(self) -> None:
         if self._dirty:
@@ -314,7 +328,8 @@ class KernelsPane(Vertical, can_focus=True):
         maps = self._arrays()
         if maps is None:
             head.show(title)
-            grid.show(None, Text("no weights yet: press t to train; kernels appear here as they learn", style="dim"))
+            waiting = ("drawing the initial weights…", "dim") if not self.problem else (self.problem, "yellow")
+            grid.show(None, Text(*waiting))
             big.show("")
             info.show("")
             return
@@ -364,7 +379,10 @@ class KernelsPane(Vertical, can_focus=True):
             text.append(f"{sep}mean {kernel.mean():+.3f}  std {kernel.std():.3f}", style="dim")
         snap = self.snapshot
         if snap is not None:
-            fresh = "trained weights" if snap.final else f"epoch {snap.epoch} step {snap.step}"
+            if snap.initial_seed is not None:
+                fresh = f"initial weights, seed {snap.initial_seed}"
+            else:
+                fresh = "trained weights" if snap.final else f"epoch {snap.epoch} step {snap.step}"
             text.append(f"{sep}{fresh}", style="dim")
         return text
 

@@ -13,6 +13,7 @@ import dataclasses
 import gc
 import logging
 import threading
+import time
 from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,16 @@ from ...store.logs import details
 from ...store.runs import runs_root
 from ...training.events import Ended, EpochEnd, Started, Step, Weights
 from ..dialogs.modals import HyperParams
-from ..messages import DeviceFound, RunEnded, RunEpoch, RunStarted, RunStep, RunWeights, WeightSnapshot
+from ..messages import (
+    DeviceFound,
+    RunEnded,
+    RunEpoch,
+    RunStarted,
+    RunStep,
+    RunWeights,
+    SettingsChanged,
+    WeightSnapshot,
+)
 from ..widgets.chart import Series, y_range
 from ..widgets.curves import CurveChart
 from ..widgets.info import Info
@@ -127,8 +137,10 @@ class TrainingPane(Vertical, can_focus=True):
         self._gpu = ""  # the GPU's memory and utilisation, refreshed by a timer while training on CUDA
         self._gpu_timer: Timer | None = None
         self._enabled: tuple[object, ...] = ()
-        self.idle = threading.Event()  # clear while a training thread is alive: a signal handler waits on it
-        self.idle.set()
+        # One event per run, set by that run's thread when its record is complete; a signal handler
+        # waits on the current run's. Per run, so an old thread ending after a new t cannot mark the new run idle.
+        self._run_done = threading.Event()
+        self._run_done.set()
         self.weights: WeightSnapshot | None = None  # the latest, for the lesson views that rebuild the model
 
     def compose(self) -> ComposeResult:
@@ -193,9 +205,9 @@ class TrainingPane(Vertical, can_focus=True):
         self.epochs.clear()
         self._run, self._stop_requested, self._gpu = None, False, ""
         arch = spec.name if spec.name != "custom" else spec.line()
-        self.idle.clear()
+        done = self._run_done = threading.Event()
         self._worker = self.run_worker(
-            partial(self._train, spec, self.dataset, self.config, arch),
+            partial(self._train, spec, self.dataset, self.config, arch, done),
             thread=True,
             group="train",
             name="train",
@@ -236,7 +248,13 @@ class TrainingPane(Vertical, can_focus=True):
 
     def wait_idle(self, timeout: float) -> bool:
         """Block (in a thread that is not the app's) until no run is going and its record is complete."""
-        return self.idle.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self._run_done
+            if not done.wait(max(0.0, deadline - time.monotonic())):
+                return False
+            if done is self._run_done:  # else a new run began meanwhile: wait for that one
+                return True
 
     async def stop_and_wait(self) -> None:
         """Stop the run and wait until its thread has finished (and recorded it)."""
@@ -256,8 +274,11 @@ class TrainingPane(Vertical, can_focus=True):
 
         def chosen(result: tuple[TrainConfig, str] | None) -> None:
             if result is not None:
+                changed = result != (self.config, self.dataset)
                 self.config, self.dataset = result
                 self._redraw()
+                if changed:
+                    self.post_message(SettingsChanged())
 
         self.app.push_screen(HyperParams(self.config, self.dataset, list(DATASETS)), chosen)
 
@@ -288,10 +309,11 @@ class TrainingPane(Vertical, can_focus=True):
             except DataError:
                 pass  # training will say why
         except Exception as exc:  # noqa: BLE001 - shown as the device label, never a traceback
+            log.exception("warming torch up failed")
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
-    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str) -> None:
-        """Runs in a thread: one `Run` (recorded and logged by the core); weights converted, events posted."""
+    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event) -> None:
+        """In a thread: one `Run` (recorded and logged by the core), weights converted, events posted; `done` last."""
         post = self.post_message
         try:
             from ...experiments.run import Run
@@ -333,7 +355,7 @@ class TrainingPane(Vertical, can_focus=True):
             log.exception("the training thread failed")
             post(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
         finally:
-            self.idle.set()
+            done.set()
 
     # -- events from the training thread ---------------------------------------------------
 

@@ -29,6 +29,7 @@ from textual.widgets import Footer
 
 from ...architecture.budget import rows
 from ...lessons import activations, model_from, predict
+from ..failures import unexpected
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
@@ -150,14 +151,16 @@ class FeaturesScreen(Screen):
     # -- data and the model (in threads) ---------------------------------------------
 
     def _load(self) -> None:
-        try:
-            from ...training.data import load
+        from ...training.data import DataError, load
 
+        try:
             data = load(self.dataset, self.data_dir)
             images = data.images("val").numpy()
             self.app.call_from_thread(self._loaded, data, images, data.y_val.tolist(), "")
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+        except DataError as exc:
             self.app.call_from_thread(self._loaded, None, None, [], f"no digits ({exc})")
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+            self.app.call_from_thread(self._loaded, None, None, [], unexpected(self.app, exc, "loading the digits"))
 
     def _loaded(self, data: Dataset | None, images: np.ndarray | None, labels: list[int], problem: str) -> None:
         self.data, self.images, self.labels, self.problem = data, images, labels, problem
@@ -180,7 +183,7 @@ class FeaturesScreen(Screen):
             outputs = [a.numpy() for a in activations(model, x)]
             look = Look(index, outputs, predict(model, x).numpy(), snap)
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            self.app.call_from_thread(self._failed, unexpected(self.app, exc, "running the model"))
             return
         self.app.call_from_thread(self._show, look)
 

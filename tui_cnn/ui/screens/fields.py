@@ -22,6 +22,7 @@ from textual.widgets import Footer
 
 from ...architecture.budget import rows
 from ...lessons import RFRow, input_region, receptive_fields
+from ..failures import unexpected
 from ..widgets import digit
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
@@ -127,14 +128,17 @@ class RFScreen(Screen):
     # -- the digits (in a thread) ----------------------------------------------------
 
     def _load(self) -> None:
-        try:
-            from ...training.data import load
+        from ...training.data import DataError, load
 
+        try:
             data = load(self.dataset, self.data_dir)
             images, labels = data.images("val").numpy(), [data.classes[i] for i in data.y_val.tolist()]
             self.app.call_from_thread(self._loaded, images, labels, "")
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+        except DataError as exc:
             self.app.call_from_thread(self._loaded, None, [], f"no digits to draw ({exc}); the box is drawn alone")
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
+            problem = f"{unexpected(self.app, exc, 'loading the digits')}; the box is drawn alone"
+            self.app.call_from_thread(self._loaded, None, [], problem)
 
     def _loaded(self, images: np.ndarray | None, labels: list[str], problem: str) -> None:
         self.images, self.labels, self.problem = images, labels, problem

@@ -40,6 +40,7 @@ from ...lessons import (
     seed_matrix,
     weight_mark,
 )
+from ..failures import unexpected
 from ..widgets import heatmap
 from ..widgets.info import Info
 from .snapshots import describe, trained
@@ -209,7 +210,7 @@ class MatrixScreen(Screen):
         try:
             shown = self._shown(seed_mode, index)
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            shown = f"{type(exc).__name__}: {exc}"
+            shown = unexpected(self.app, exc, "unrolling the layer")
         self.app.call_from_thread(self._show, shown)
 
     def _shown(self, seed_mode: bool, index: int | None) -> Shown | str:

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ..failures import unexpected
 from ..panes.training import RUNNING
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
@@ -159,6 +160,9 @@ class MistakesScreen(Screen):
             digits = data.images("val")[[m.index for m in mistakes]].numpy()
         except (StoreError, DataError, ValueError) as exc:
             self.app.call_from_thread(self.show_problem, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            self.app.call_from_thread(self.show_problem, unexpected(self.app, exc, "scoring the run"))
             return
         scored = Scored(record, data.classes, counts.numpy(), confusion_heat(counts), mistakes, digits)
         self.app.call_from_thread(self.show_scored, scored)

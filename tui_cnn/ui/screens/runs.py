@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer
 from ...architecture.spec import ParseError
 from ...store.compare import KEYS, accuracy, compare, run_spec
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..failures import unexpected
 from ..panes.architecture import ArchitecturePane
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
 from ..widgets import heatmap
@@ -255,6 +256,8 @@ class RunScreen(Screen):
             result = first_layer_maps(load_model(self.store, self.record), run_spec(self.record))
         except StoreError as exc:
             result = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            result = unexpected(self.app, exc, "loading the run's weights")
         if isinstance(result, str):
             self.app.call_from_thread(self.show_maps, None, result, 0)
         else:

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from ..failures import unexpected
 from ..widgets import heatmap
 from ..widgets.info import Info
 from ..widgets.map_grid import MapGrid
@@ -41,6 +42,17 @@ class FirstLayer:
     layer_params: int
 
 
+@dataclass(frozen=True)
+class InitialLayer:
+    """A side with no trained run: its preset's first layer as a run with this seed starts it."""
+
+    arch: str
+    seed: int
+    maps: np.ndarray  # (n, h, w) weights
+    layer_params: int
+    params: int
+
+
 def missing(arch: str) -> Text:
     """What to do when the store has no finished run of `arch`."""
     return Text(
@@ -60,7 +72,8 @@ class TemplatesScreen(Screen):
         super().__init__()
         self.runs_dir = main.training.runs_dir
         self.show_volatile = main.training.show_volatile
-        self.first_layers: dict[str, FirstLayer | Text] = {}
+        self.seed = main.training.config.seed
+        self.first_layers: dict[str, FirstLayer | InitialLayer | Text] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="tpl-body"):
@@ -77,7 +90,16 @@ class TemplatesScreen(Screen):
 
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
-        """In a thread: the newest finished runs' first layers (torch builds the models)."""
+        """In a thread: the newest finished runs' first layers, or what went wrong in place of each."""
+        try:
+            found = self._first_layers()
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
+            line = unexpected(self.app, exc, "reading the runs")
+            found = {arch: Text(line, style="red") for arch, _, _ in SIDES}
+        self.app.call_from_thread(self.show_layers, found)
+
+    def _first_layers(self) -> dict[str, FirstLayer | InitialLayer | Text]:
+        """The newest finished run of each side's arch, its first layer as maps (torch builds the models)."""
         from ...lessons import first_layer_maps
         from ...store.compare import load_model, newest, run_spec
         from ...store.runs import RunStore, StoreError
@@ -85,15 +107,14 @@ class TemplatesScreen(Screen):
         try:
             store = RunStore.open(self.runs_dir)
         except StoreError as exc:
-            self.app.call_from_thread(self.show_layers, {arch: Text(str(exc), style="red") for arch, _, _ in SIDES})
-            return
+            return {arch: Text(str(exc), style="red") for arch, _, _ in SIDES}
         try:
             records = store.runs()
-            found: dict[str, FirstLayer | Text] = {}
+            found: dict[str, FirstLayer | InitialLayer | Text] = {}
             for arch, _, _ in SIDES:
                 record = newest(records, arch)
                 if record is None:
-                    found[arch] = missing(arch)
+                    found[arch] = self._initial(arch)
                     continue
                 spec = run_spec(record)
                 try:
@@ -108,9 +129,23 @@ class TemplatesScreen(Screen):
                     found[arch] = FirstLayer(record, maps.numpy(), params)
         finally:
             store.close()
-        self.app.call_from_thread(self.show_layers, found)
+        return found
 
-    def show_layers(self, found: dict[str, FirstLayer | Text]) -> None:
+    def _initial(self, arch: str) -> InitialLayer | Text:
+        """The preset's first layer at initialisation, exactly as a run with this seed starts it."""
+        from ...architecture.init import initial_model
+        from ...architecture.presets import preset
+        from ...lessons import first_layer_maps
+
+        spec = preset(arch)
+        model = initial_model(spec, self.seed)
+        result = first_layer_maps(model, spec)
+        if isinstance(result, str):
+            return missing(arch)
+        maps, params = result
+        return InitialLayer(arch, self.seed, maps.numpy(), params, sum(p.numel() for p in model.parameters()))
+
+    def show_layers(self, found: dict[str, FirstLayer | InitialLayer | Text]) -> None:
         self.first_layers = found
         for arch, _, what in SIDES:
             side = self.query_one(f"#tpl-{arch}")
@@ -129,10 +164,10 @@ class TemplatesScreen(Screen):
             head.show(self._head(layer, f"{n} {what} of {h}x{w}", enlarge, scale))
             grid.show_maps(maps)
 
-    def _head(self, layer: FirstLayer, maps: str, enlarge: int, scale: float) -> Text:
-        record = layer.record
+    def _head(self, layer: FirstLayer | InitialLayer, maps: str, enlarge: int, scale: float) -> Text:
+        params = layer.params if isinstance(layer, InitialLayer) else layer.record.params
         text = Text.assemble(
-            (f"{record.params:,}", "bold"),
+            (f"{params:,}", "bold"),
             " params in all  ",
             ("first layer ", "dim"),
             (f"{layer.layer_params:,}", "bold"),
@@ -141,6 +176,13 @@ class TemplatesScreen(Screen):
         )
         if enlarge > 1:
             text.append(f", drawn {enlarge}x larger", style="dim")
+        if isinstance(layer, InitialLayer):
+            text.append(f"\ninitial weights, seed {layer.seed}: ", style="dim")
+            text.append_text(missing(layer.arch))
+            text.append("\n")
+            text.append_text(heatmap.legend(scale, 15))
+            return text
+        record = layer.record
         acc = f"{record.final_val_acc:.1%}" if record.final_val_acc is not None else "-"
         run = f"run {record.run_id}  " if self.show_volatile else ""
         text.append(f"\n{run}{record.dataset}  val acc {acc}\n", style="dim")
