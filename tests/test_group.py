@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tui_cnn import group as group_module
+from tui_cnn import optimizers
 from tui_cnn.config import TrainConfig
 from tui_cnn.data import Dataset
 from tui_cnn.events import Ended, Event
@@ -73,9 +74,19 @@ def test_each_member_ends_with_its_solo_runs_weights(tiny: Dataset, arch: str) -
         assert_same_weights(solo.state_dict, member.state_dict)
 
 
-def test_sgd_members_match_their_solo_runs(tiny: Dataset) -> None:
+@pytest.mark.parametrize("lrs", [(3e-3, 3e-3), (3e-3, 1e-3)], ids=["one lr", "two lrs"])
+def test_adam_members_match_their_solo_runs_at_one_or_more_lrs(tiny: Dataset, lrs: tuple[float, float]) -> None:
     spec = preset("simple_cnn")
-    members = configs((3, 0.05), (4, 0.02), optimizer="sgd")
+    members = configs((3, lrs[0]), (4, lrs[1]))
+    ended, _ = run_group(spec, tiny, members)
+    for config, member in zip(members, ended, strict=True):
+        assert_same_weights(Trainer(spec, tiny, config).run().state_dict, member.state_dict)
+
+
+@pytest.mark.parametrize("lrs", [(0.05, 0.05), (0.05, 0.02)], ids=["one lr", "two lrs"])
+def test_sgd_members_match_their_solo_runs(tiny: Dataset, lrs: tuple[float, float]) -> None:
+    spec = preset("simple_cnn")
+    members = configs((3, lrs[0]), (4, lrs[1]), optimizer="sgd")
     ended, _ = run_group(spec, tiny, members)
     for config, member in zip(members, ended, strict=True):
         assert_same_weights(Trainer(spec, tiny, config).run().state_dict, member.state_dict)
@@ -121,6 +132,26 @@ def test_a_diverging_member_ends_alone_and_the_others_go_on(tiny: Dataset) -> No
     # The diverged member's Ended comes when it diverged, before the other's epochs end.
     order = [(m, type(e).__name__) for m, e in events]
     assert order.index((1, "Ended")) < order.index((0, "EpochEnd"))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_a_frozen_member_leaves_the_step_and_the_others_go_on_as_alone(name: str) -> None:
+    """Stepping all members at once, then without a frozen one, moves the others exactly as alone."""
+    generator = torch.Generator().manual_seed(0)
+    grads = [torch.randn(2, 3, 4, generator=generator) for _ in range(6)]
+    stacked = torch.zeros(2, 3, 4, requires_grad=True)
+    grouped = group_module._GroupOptimizer(name, [stacked], [1e-2, 1e-2], 0.1)
+    alone = torch.zeros(3, 4, requires_grad=True)
+    solo = optimizers.make(name, [alone], torch.device("cpu"), 1e-2, 0.1)
+    for i, grad in enumerate(grads):
+        if i == 3:
+            grouped.freeze(1)
+            frozen = stacked[1].detach().clone()
+        stacked.grad, alone.grad = grad.clone(), grad[0].clone()
+        grouped.step()
+        solo.step()
+    assert torch.equal(stacked[0].detach(), alone.detach())
+    assert torch.equal(stacked[1].detach(), frozen)
 
 
 def test_every_member_gets_its_own_events(tiny: Dataset) -> None:

@@ -221,30 +221,33 @@ def _flat_input(spec: Spec) -> bool:
 
 
 class _GroupOptimizer:
-    """torch's fused Adam, AdamW or SGD kernel over every live member's slices, one call per learning rate.
+    """torch's fused Adam, AdamW or SGD kernel over the stacked parameters: one call a step.
 
-    Each member keeps its own step counts and moments (slices of stacked state), so a member
-    that diverged just leaves the lists and the others are stepped exactly as alone.
+    Each member keeps its own step counts and moments (slices of stacked state). While every
+    member trains at one learning rate the kernel runs on the whole stacked tensors; otherwise
+    on the live members' slices, one call per learning rate, so a member that diverged just
+    leaves the lists and the others are stepped exactly as alone. The kernels are elementwise:
+    both ways give the same numbers.
     """
 
     def __init__(self, name: str, params: list[torch.Tensor], lrs: Sequence[float], weight_decay: float) -> None:
         self.name, self.lrs, self.weight_decay = name, list(lrs), weight_decay
         self.params = [p for p in params if p.requires_grad]
         self.live = set(range(len(self.lrs)))
-        self._views = [[p.detach()[k] for p in self.params] for k in range(len(self.lrs))]
+        members = range(len(self.lrs))
+        self._state = {"params": [p.detach() for p in self.params]}
         if name in ("adam", "adamw"):
             self.kernel = torch._fused_adamw_ if name == "adamw" else torch._fused_adam_
-            exp_avgs = [torch.zeros_like(p) for p in self.params]
-            exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
-            self._avgs = [[t[k] for t in exp_avgs] for k in range(len(self.lrs))]
-            self._sqs = [[t[k] for t in exp_avg_sqs] for k in range(len(self.lrs))]
+            self._state["avgs"] = [torch.zeros_like(p) for p in self.params]
+            self._state["sqs"] = [torch.zeros_like(p) for p in self.params]
             device = self.params[0].device
-            steps = torch.zeros(len(self.lrs), len(self.params), dtype=torch.float32, device=device)
-            self._steps = [list(steps[k].unbind()) for k in range(len(self.lrs))]
+            self._counts = torch.zeros(len(self.lrs), len(self.params), dtype=torch.float32, device=device)
+            self._shared_steps = [torch.zeros((), dtype=torch.float32, device=device) for _ in self.params]
+            self._steps = [list(self._counts[k].unbind()) for k in members]
         else:
-            buffers = [torch.zeros_like(p) for p in self.params]
-            self._buffers = [[t[k] for t in buffers] for k in range(len(self.lrs))]
+            self._state["buffers"] = [torch.zeros_like(p) for p in self.params]
             self._first = True
+        self._views = {key: [[t[k] for t in full] for k in members] for key, full in self._state.items()}
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -256,27 +259,36 @@ class _GroupOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        by_lr: dict[float, list[int]] = {}
-        for k in sorted(self.live):
-            by_lr.setdefault(self.lrs[k], []).append(k)
-        for lr, members in by_lr.items():
-            params = [v for k in members for v in self._views[k]]
-            member_grads = [g[k] for k in members for g in grads]  # type: ignore[index]
+        if len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
             if self.name == "sgd":
-                self._sgd(lr, members, params, member_grads)
+                self._sgd(self.lrs[0], self._state["params"], grads, self._state["buffers"])
             else:
-                self._adam(lr, members, params, member_grads)
+                torch._foreach_add_(self._shared_steps, 1)
+                self._counts.add_(1)  # the members' own counts, for when they part
+                state = self._state
+                self._adam(self.lrs[0], state["params"], grads, state["avgs"], state["sqs"], self._shared_steps)
+        else:
+            by_lr: dict[float, list[int]] = {}
+            for k in sorted(self.live):
+                by_lr.setdefault(self.lrs[k], []).append(k)
+            for lr, members in by_lr.items():
+                views = {key: [t for k in members for t in self._views[key][k]] for key in self._views}
+                member_grads = [g[k] for k in members for g in grads]  # type: ignore[index]
+                if self.name == "sgd":
+                    self._sgd(lr, views["params"], member_grads, views["buffers"])
+                else:
+                    steps = [t for k in members for t in self._steps[k]]
+                    torch._foreach_add_(steps, 1)
+                    self._adam(lr, views["params"], member_grads, views["avgs"], views["sqs"], steps)
         if self.name == "sgd":
             self._first = False
 
-    def _adam(self, lr: float, members: list[int], params: list, grads: list) -> None:
-        steps = [s for k in members for s in self._steps[k]]
-        torch._foreach_add_(steps, 1)
+    def _adam(self, lr: float, params: list, grads: list, avgs: list, sqs: list, steps: list) -> None:
         self.kernel(
             params,
             grads,
-            [t for k in members for t in self._avgs[k]],
-            [t for k in members for t in self._sqs[k]],
+            avgs,
+            sqs,
             [],
             steps,
             amsgrad=False,
@@ -290,11 +302,11 @@ class _GroupOptimizer:
             found_inf=None,
         )
 
-    def _sgd(self, lr: float, members: list[int], params: list, grads: list) -> None:
+    def _sgd(self, lr: float, params: list, grads: list, buffers: list) -> None:
         torch._fused_sgd_(
             params,
             grads,
-            [t for k in members for t in self._buffers[k]],
+            buffers,
             weight_decay=self.weight_decay,
             momentum=optimizers.MOMENTUM,
             lr=lr,
