@@ -217,6 +217,20 @@ def _flat_input(spec: Spec) -> bool:
     return bool(spec.layers) and spec.layers[0].kind == "flatten"
 
 
+def _gather(x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, flat: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each member's batch, from `index` (N, b): images (b, N x C, H, W), or (N, b, C, H, W) for a flatten.
+
+    `index_select` on the flat index: indexing with the (N, b) tensor itself took 0.67 ms of
+    a 4.2 ms step (mlp, 8 members, one thread), `index_select` a fraction of that.
+    """
+    n, b = index.shape
+    labels = y.index_select(0, index.reshape(-1)).view(n, b)
+    if flat:
+        return x.index_select(0, index.reshape(-1)).view(n, b, *x.shape[1:]), labels
+    c, h, w = x.shape[1:]
+    return x.index_select(0, index.t().reshape(-1)).view(b, n * c, h, w), labels
+
+
 # -- the optimizer --------------------------------------------------------------------------------
 
 
@@ -582,11 +596,7 @@ class GroupTrainer:
             for i in range(steps_per_epoch):
                 self._check_control()
                 index = order[:, i * batch : (i + 1) * batch]  # (N, b): each member's own batch
-                yb = y[index]
-                if flat:
-                    xb = x[index]  # (N, b, C, H, W)
-                else:
-                    xb = x[index.t()].flatten(1, 2)  # (b, N x C, H, W)
+                xb, yb = _gather(x, y, index, flat)
                 logits = model(xb)  # (N, b, classes)
                 b = yb.shape[1]
                 losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(n, b).mean(1)
