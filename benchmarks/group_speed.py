@@ -19,13 +19,13 @@ import json
 import statistics
 from typing import Any
 
-from tui_cnn.config import TrainConfig
-from tui_cnn.data import Dataset, load
-from tui_cnn.devices import describe, pick, set_torch_threads
-from tui_cnn.events import EpochEnd, Event
-from tui_cnn.group import GroupTrainer
-from tui_cnn.presets import resolve
-from tui_cnn.train import Trainer
+from tui_cnn.architecture.presets import resolve
+from tui_cnn.experiments.group import GroupTrainer
+from tui_cnn.training.config import TrainConfig
+from tui_cnn.training.data import Dataset, load
+from tui_cnn.training.devices import describe, pick, set_torch_threads
+from tui_cnn.training.events import EpochEnd, Event
+from tui_cnn.training.trainer import Trainer
 
 
 def _speed(epochs: list[EpochEnd]) -> float:

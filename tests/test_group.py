@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tui_cnn import group as group_module
-from tui_cnn import optimizers
-from tui_cnn.config import TrainConfig
-from tui_cnn.data import Dataset
-from tui_cnn.events import Ended, Event
-from tui_cnn.group import GroupTrainer, dropout_generator, dropout_mask, split, stack
-from tui_cnn.init import initial_model
-from tui_cnn.presets import preset, resolve
-from tui_cnn.spec import Spec, or_raise
-from tui_cnn.train import Trainer
+from tui_cnn.architecture.init import initial_model
+from tui_cnn.architecture.presets import preset, resolve
+from tui_cnn.architecture.spec import Spec, or_raise
+from tui_cnn.experiments import group as group_module
+from tui_cnn.experiments.group import GroupTrainer, dropout_generator, dropout_mask, split, stack
+from tui_cnn.training import optimizers
+from tui_cnn.training.config import TrainConfig
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.events import Ended, Event
+from tui_cnn.training.trainer import Trainer
 
 CPU = {"device": "cpu", "weights_every": 0.0, "epochs": 2, "batch_size": 32}
 POOL_DROPOUT = "conv 8 | relu | maxpool 2 | dropout {p} | flatten | linear 10"

@@ -36,15 +36,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import optimizers
-from .budget import check_trainable, rows
-from .config import TrainConfig
-from .data import DataError, Dataset, load
-from .devices import DeviceError, describe, pick
-from .events import Ended, EpochEnd, Event, Started, Status, Step, Weights
-from .init import initial_model
-from .spec import Spec
-from .train import EVAL_BATCH, PAUSE_POLL, _channels_last, _cpu_copy
+from ..architecture.budget import check_trainable, rows
+from ..architecture.init import initial_model
+from ..architecture.spec import Spec
+from ..training import optimizers
+from ..training.config import TrainConfig
+from ..training.data import DataError, Dataset, load
+from ..training.devices import DeviceError, describe, pick
+from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
+from ..training.trainer import EVAL_BATCH, PAUSE_POLL, _channels_last, _cpu_copy
 
 log = logging.getLogger(__name__)
 
