@@ -57,6 +57,8 @@ async def shoot(name: str, out: Path, epochs: int, runs_dir: str) -> Path:
     app = CnnTuiApp(arch=arch, config=TrainConfig(epochs=epochs, seed=0), runs_dir=runs_dir)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
+        while app.main.initial_pending:  # the kernels at initialisation, drawn in a thread once torch is in
+            await pilot.pause(0.05)
         if train:
             await pilot.press("t")
             await app.workers.wait_for_complete()
