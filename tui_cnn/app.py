@@ -83,6 +83,10 @@ class CnnTuiApp(App):
     def on_unmount(self) -> None:
         self.log_file.close()
 
+    def action_train(self, action: str) -> None:
+        """t (train), space and x from any screen: the main screen's Training pane runs them."""
+        self.main.action_train(action)
+
     async def action_quit(self) -> None:
         """ctrl+q asks first while a run is going, like q."""
         await self.main.action_quit()

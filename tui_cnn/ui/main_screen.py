@@ -31,7 +31,8 @@ from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
 from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
 from .panes.kernels import KernelsPane
-from .panes.training import TrainingPane
+from .panes.training import RUNNING, TrainingPane
+from .screens.context import LessonContext
 from .screens.help import HelpScreen
 from .views import VIEWS
 from .widgets.budget_table import BudgetTable
@@ -39,6 +40,7 @@ from .widgets.info import Info
 
 if TYPE_CHECKING:
     from ..training.config import TrainConfig
+    from .messages import WeightSnapshot
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")
@@ -221,8 +223,33 @@ class MainScreen(Screen):
         {"start": pane.action_start, "pause": pane.action_pause, "stop": pane.action_stop}[action]()
 
     def action_view(self, index: int) -> None:
-        """Open a lesson view over the main screen (escape comes back)."""
-        self.app.push_screen(VIEWS[index].make(self))
+        """Open a lesson view over the main screen (escape comes back; a returned spec is loaded)."""
+        self.app.push_screen(VIEWS[index].make(self.lesson_context()), self._load_spec)
+
+    def lesson_context(self) -> LessonContext:
+        """What the lesson views are handed: values, and a function for the latest weights."""
+        training = self.training
+        return LessonContext(
+            spec=self.spec,
+            dataset=training.dataset,
+            data_dir=training.data_dir,
+            runs_dir=training.runs_dir,
+            show_volatile=training.show_volatile,
+            seed=training.config.seed,
+            latest_run_id=training.run_id if training.state not in RUNNING else None,
+            weights=self.trained_weights,
+        )
+
+    def trained_weights(self) -> WeightSnapshot | None:
+        """The latest weights (live or final) of the architecture on this screen, or None before any run of it."""
+        snap = self.training.weights
+        return snap if snap is not None and snap.spec == self.spec and snap.state_dict is not None else None
+
+    def _load_spec(self, spec: Spec | None) -> None:
+        """A view handed back an architecture (a run's): the editor's now, one undo step."""
+        if isinstance(spec, Spec):
+            self.query_one(ArchitecturePane).change(spec, 0)
+            self.notify(f"loaded {spec.name if spec.name != 'custom' else spec.line()} (u undoes)", timeout=3)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

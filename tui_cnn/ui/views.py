@@ -1,8 +1,8 @@
 """The lesson views: screens reached from the main screen by one key and a palette command.
 
 Each view is a `View`: its key, its title, one line of help and a factory that makes
-its screen from the main screen (which holds the current spec and the Training pane
-with its settings, dataset, runs store and latest weights). The main screen turns
+its screen from a `LessonContext` (the current spec, the dataset, the stores, a way to
+read the latest weights), which the main screen builds. The main screen turns
 this table into bindings, the palette into commands and the help screen into rows,
 so a view added here is reachable everywhere at once.
 """
@@ -23,7 +23,7 @@ from .screens.templates import TemplatesScreen
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from .main_screen import MainScreen
+    from .screens.context import LessonContext
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class View:
     title: str
     short: str  # a word for the main screen's bar
     help: str
-    make: Callable[[MainScreen], Screen]
+    make: Callable[[LessonContext], Screen]
 
 
 # Views register here, one entry each (key, title, short name, help, factory).

@@ -33,12 +33,12 @@ from ..failures import unexpected
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
-from .snapshots import describe, trained
+from .snapshots import describe
 
 if TYPE_CHECKING:
     from ...training.data import Dataset
-    from ..main_screen import MainScreen
     from ..messages import WeightSnapshot
+    from .context import LessonContext
 
 RANDOM_SEED = 0  # r draws digits from random.Random(RANDOM_SEED): the same sequence every session
 POLL_S = 0.5  # how often the screen looks for newer weights while a run trains
@@ -73,26 +73,28 @@ class FeaturesScreen(Screen):
         Binding("left", "step(-1)", "Prev digit", key_display="←"),
         Binding("right", "step(1)", "Next digit", key_display="→"),
         Binding("r", "random", "Random", tooltip="a random validation digit (seeded)"),
-        Binding("t", "train", "Train", tooltip="train this architecture; the maps follow its weights live"),
+        Binding(
+            "t", "app.train('start')", "Train", tooltip="train this architecture; the maps follow its weights live"
+        ),
         Binding("up", "scroll(-1)", "Scroll up", show=False),
         Binding("down", "scroll(1)", "Scroll down", show=False),
         Binding("pageup", "scroll(-10)", "Page up", show=False),
         Binding("pagedown", "scroll(10)", "Page down", show=False),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, context: LessonContext) -> None:
         super().__init__()
-        self.main = main
-        self.spec = main.spec
+        self.context = context
+        self.spec = context.spec
         self.budget = rows(self.spec)
-        self.dataset, self.data_dir = main.training.dataset, main.training.data_dir
+        self.dataset, self.data_dir = context.dataset, context.data_dir
         self.rng = random.Random(RANDOM_SEED)
         self.data: Dataset | None = None
         self.images: np.ndarray | None = None  # uint8 [N, H, W]
         self.labels: list[int] = []
         self.class_names: tuple[str, ...] = ()
         self.digit = 0
-        self.snapshot = trained(main)
+        self.snapshot = context.weights()
         self.look: Look | None = None
         self.problem = "loading digits…"
         self._model: tuple[WeightSnapshot | None, Any] | None = None  # (the weights it was built from, the model)
@@ -125,9 +127,6 @@ class FeaturesScreen(Screen):
         if self.images is not None:
             self._go((self.digit + step) % len(self.images))
 
-    def action_train(self) -> None:
-        self.main.action_train("start")
-
     def action_random(self) -> None:
         if self.images is not None:
             self._go(self.rng.randrange(len(self.images)))
@@ -143,7 +142,7 @@ class FeaturesScreen(Screen):
 
     def _poll(self) -> None:
         """Newer weights from the Training pane (a live snapshot or the final one): look again."""
-        snap = trained(self.main)
+        snap = self.context.weights()
         if snap is not self.snapshot:
             self.snapshot = snap
             self._forward()

@@ -28,7 +28,7 @@ from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
 
 if TYPE_CHECKING:
-    from ..main_screen import MainScreen
+    from .context import LessonContext
 
 
 class RFScreen(Screen):
@@ -47,10 +47,10 @@ class RFScreen(Screen):
         Binding("d", "digit", "Next digit", tooltip="the next validation digit"),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, context: LessonContext) -> None:
         super().__init__()
-        self.spec = main.spec
-        self.dataset, self.data_dir = main.training.dataset, main.training.data_dir
+        self.spec = context.spec
+        self.dataset, self.data_dir = context.dataset, context.data_dir
         self.budget = rows(self.spec)
         self.fields: list[RFRow] = receptive_fields(self.spec)
         self.current = 0  # position in self.fields

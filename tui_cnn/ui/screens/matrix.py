@@ -43,10 +43,10 @@ from ...lessons import (
 from ..failures import unexpected
 from ..widgets import heatmap
 from ..widgets.info import Info
-from .snapshots import describe, trained
+from .snapshots import describe
 
 if TYPE_CHECKING:
-    from ..main_screen import MainScreen
+    from .context import LessonContext
 
 CELLS = (2, 5)  # terminal columns per matrix cell, fewest and most: small matrices are drawn wider
 SEED_SIDE = "x".join(map(str, SEED_INPUT))
@@ -145,10 +145,10 @@ class MatrixScreen(Screen):
         Binding("right", "move(0, 1)", "Right", show=False),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, context: LessonContext) -> None:
         super().__init__()
-        self.spec: Spec = main.spec
-        self.snapshot = trained(main)
+        self.spec: Spec = context.spec
+        self.snapshot = context.weights()
         self.convs = [i for i, layer in enumerate(self.spec.layers) if layer.kind == "conv"]
         self.seed_mode = True
         self.conv_at = 0  # position in self.convs

@@ -22,7 +22,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ..failures import unexpected
-from ..panes.training import RUNNING
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
@@ -30,7 +29,7 @@ from ..widgets.segments import SegmentLines
 if TYPE_CHECKING:
     from ...lessons import Mistake
     from ...store.runs import RunRecord
-    from ..main_screen import MainScreen
+    from .context import LessonContext
 
 WORST = 12  # confident mistakes shown
 CELL = 5  # characters a confusion cell
@@ -113,13 +112,11 @@ class MistakesScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, main: MainScreen, run_id: str | None = None) -> None:
+    def __init__(self, context: LessonContext, run_id: str | None = None) -> None:
         super().__init__()
-        training = main.training
-        self.runs_dir, self.data_dir = training.runs_dir, training.data_dir
-        self.show_volatile = training.show_volatile
-        latest = training.run_id if training.state not in RUNNING else None
-        self.run_id = run_id or latest
+        self.runs_dir, self.data_dir = context.runs_dir, context.data_dir
+        self.show_volatile = context.show_volatile
+        self.run_id = run_id or context.latest_run_id
         self.scored: Scored | None = None
 
     def compose(self) -> ComposeResult:

@@ -1,8 +1,8 @@
 """Runs (r): every run in the store, the params-vs-accuracy scatter, one run opened, two compared.
 
 The store is SQLite and small, so listing it happens on the event loop; a run's
-weights need torch and are read in a thread worker. `l` makes a run's architecture
-the editor's (undoable with u) and goes back to the main screen.
+weights need torch and are read in a thread worker. `l` hands a run's architecture
+back through `dismiss`; the main screen makes it the editor's (undoable with u).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
-from ...architecture.spec import ParseError
+from ...architecture.spec import ParseError, Spec
 from ...store.compare import KEYS, accuracy, compare, run_spec
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
 from ..failures import unexpected
-from ..panes.architecture import ArchitecturePane
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
 from ..widgets import heatmap
 from ..widgets.chart import Series, y_range
@@ -33,7 +32,7 @@ from ..widgets.map_grid import MapGrid
 from ..widgets.scatter import ScatterPlot
 
 if TYPE_CHECKING:
-    from ..main_screen import MainScreen
+    from .context import LessonContext
 
 COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "status")
 
@@ -42,17 +41,13 @@ def pct(x: float | None) -> str:
     return f"{x:.1%}" if x is not None else "-"
 
 
-def load_into_editor(main: MainScreen, record: RunRecord) -> None:
-    """Make the run's architecture the editor's (one undo step) and go back to the main screen."""
+def run_arch(screen: Screen, record: RunRecord) -> Spec | None:
+    """The run's architecture, to hand back to the main screen; None (and a notice) if unreadable."""
     spec = run_spec(record)
     if isinstance(spec, ParseError):
-        main.notify(f"cannot load run {record.run_id}: {spec}", severity="error", timeout=5)
-        return
-    main.query_one(ArchitecturePane).change(spec, 0)
-    app = main.app
-    while app.screen is not main:
-        app.pop_screen()
-    main.notify(f"loaded {record.arch} from its run (u undoes)", timeout=3)
+        screen.notify(f"cannot load run {record.run_id}: {spec}", severity="error", timeout=5)
+        return None
+    return spec
 
 
 def plot_curves(loss: CurveChart, acc: CurveChart, metrics: Sequence[EpochMetrics]) -> None:
@@ -105,10 +100,10 @@ class RunsScreen(Screen):
         Binding("e", "mistakes", "Mistakes"),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, context: LessonContext) -> None:
         super().__init__()
-        self.main = main
-        self.show_volatile = main.training.show_volatile
+        self.context = context
+        self.show_volatile = context.show_volatile
         self.store: RunStore | None = None
         self.records: list[RunRecord] = []
         self.marked: list[int] = []  # at most two, in the order they were marked
@@ -125,7 +120,7 @@ class RunsScreen(Screen):
         for name in COLUMNS:
             table.add_column(name, key=name)
         try:
-            self.store = RunStore.open(self.main.training.runs_dir)
+            self.store = RunStore.open(self.context.runs_dir)
             self.records = self.store.runs()
         except StoreError as exc:
             self.problem = str(exc)
@@ -186,7 +181,7 @@ class RunsScreen(Screen):
     def action_open(self) -> None:
         record = self.chosen
         if record is not None and self.store is not None:
-            self.app.push_screen(RunScreen(self.main, self.store, record))
+            self.app.push_screen(RunScreen(self.context, self.store, record), self._loaded)
 
     def action_mark(self) -> None:
         i = self.cursor
@@ -210,13 +205,18 @@ class RunsScreen(Screen):
 
     def action_load(self) -> None:
         if self.chosen is not None:
-            load_into_editor(self.main, self.chosen)
+            self._loaded(run_arch(self, self.chosen))
+
+    def _loaded(self, spec: Spec | None) -> None:
+        """A run's architecture chosen here or in a run's screen: back to the main screen with it."""
+        if spec is not None:
+            self.dismiss(spec)
 
     def action_mistakes(self) -> None:
         from .mistakes import MistakesScreen
 
         if self.chosen is not None:
-            self.app.push_screen(MistakesScreen(self.main, self.chosen.run_id))
+            self.app.push_screen(MistakesScreen(self.context, self.chosen.run_id))
 
 
 class RunScreen(Screen):
@@ -228,13 +228,13 @@ class RunScreen(Screen):
         Binding("e", "mistakes", "Mistakes"),
     ]
 
-    def __init__(self, main: MainScreen, store: RunStore, record: RunRecord) -> None:
+    def __init__(self, context: LessonContext, store: RunStore, record: RunRecord) -> None:
         super().__init__()
-        self.main, self.store, self.record = main, store, record
+        self.context, self.store, self.record = context, store, record
         self.metrics = store.metrics(record.run_id)
 
     def compose(self) -> ComposeResult:
-        yield Info(describe(self.record, self.main.training.show_volatile), id="run-head")
+        yield Info(describe(self.record, self.context.show_volatile), id="run-head")
         with Horizontal(id="run-charts"):
             yield CurveChart("loss", "{:.2f}", id="run-loss")
             yield CurveChart("acc", "{:.0%}", id="run-acc")
@@ -280,12 +280,14 @@ class RunScreen(Screen):
         grid.show_maps(levels)
 
     def action_load(self) -> None:
-        load_into_editor(self.main, self.record)
+        spec = run_arch(self, self.record)
+        if spec is not None:
+            self.dismiss(spec)
 
     def action_mistakes(self) -> None:
         from .mistakes import MistakesScreen
 
-        self.app.push_screen(MistakesScreen(self.main, self.record.run_id))
+        self.app.push_screen(MistakesScreen(self.context, self.record.run_id))
 
 
 class CompareScreen(Screen):

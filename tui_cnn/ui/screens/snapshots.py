@@ -1,18 +1,11 @@
-"""Which weights a lesson view shows: the Training pane's latest, when they fit the architecture."""
+"""Where the weights a lesson view shows come from, said in a few words."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..main_screen import MainScreen
     from ..messages import WeightSnapshot
-
-
-def trained(main: MainScreen) -> WeightSnapshot | None:
-    """The latest weights (live or final) of the architecture on the main screen, or None before any run of it."""
-    snap = main.training.weights
-    return snap if snap is not None and snap.spec == main.spec and snap.state_dict is not None else None
 
 
 def describe(

@@ -27,7 +27,7 @@ from ..widgets.map_grid import MapGrid
 
 if TYPE_CHECKING:
     from ...store.runs import RunRecord
-    from ..main_screen import MainScreen
+    from .context import LessonContext
 
 ENLARGE = 4  # the CNN's 3x3 kernels are drawn this many times larger (the caption says so)
 SIDES = (("mlp", "MLP", "units, each a template"), ("simple_cnn", "CNN", "kernels"))
@@ -68,11 +68,11 @@ class TemplatesScreen(Screen):
         Binding("tab", "app.focus_next", "Other side", show=False),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, context: LessonContext) -> None:
         super().__init__()
-        self.runs_dir = main.training.runs_dir
-        self.show_volatile = main.training.show_volatile
-        self.seed = main.training.config.seed
+        self.runs_dir = context.runs_dir
+        self.show_volatile = context.show_volatile
+        self.seed = context.seed
         self.first_layers: dict[str, FirstLayer | InitialLayer | Text] = {}
 
     def compose(self) -> ComposeResult:

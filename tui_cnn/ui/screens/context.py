@@ -1,0 +1,28 @@
+"""What a lesson view is handed: a small frozen value built by the main screen, never the screen itself.
+
+A view reads the spec, the dataset and the stores from it, and the latest weights through
+one function; a view that changes the architecture returns the new `Spec` through
+`dismiss`, and the main screen applies it (undoably). So no screen imports the main screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...architecture.spec import Spec
+    from ..messages import WeightSnapshot
+
+
+@dataclass(frozen=True)
+class LessonContext:
+    spec: Spec  # the architecture on the main screen
+    dataset: str
+    data_dir: str | None
+    runs_dir: str | None
+    show_volatile: bool  # False masks what differs between identical runs (snapshots)
+    seed: int  # the Training pane's seed: initial weights are drawn with it
+    latest_run_id: str | None  # the Training pane's last run, once it has ended
+    weights: Callable[[], WeightSnapshot | None]  # the spec's latest weights (live or final), or None
