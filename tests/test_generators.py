@@ -17,15 +17,14 @@ from tui_cnn.training.events import Event, Step
 from tui_cnn.training.generators import SeededDropout, dropout_seed, seed_dropout
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
+from .subsets import first_digits
+
 SPEC = preset("deep_mlp")  # has a dropout layer
 
 
 @pytest.fixture(scope="module")
 def small(mnist5k: Dataset) -> Dataset:
-    return Dataset(
-        mnist5k.name, mnist5k.classes, mnist5k.x_train[:640], mnist5k.y_train[:640],
-        mnist5k.x_val[:200], mnist5k.y_val[:200], mnist5k.mean, mnist5k.std,
-    )  # fmt: skip
+    return first_digits(mnist5k, 640, 200)
 
 
 @pytest.fixture(autouse=True)

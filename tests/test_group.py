@@ -16,6 +16,8 @@ from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Ended, Event
 from tui_cnn.training.trainer import Trainer
 
+from .subsets import first_digits
+
 CPU = {"device": "cpu", "weights_every": 0.0, "epochs": 2, "batch_size": 32}
 POOL_DROPOUT = "conv 8 | relu | maxpool 2 | dropout {p} | flatten | linear 10"
 
@@ -28,8 +30,7 @@ def one_thread() -> None:
 @pytest.fixture(scope="module")
 def tiny(mnist5k: Dataset) -> Dataset:
     """256 train and 100 validation digits: 8 steps an epoch at batch 32."""
-    d = mnist5k
-    return Dataset(d.name, d.classes, d.x_train[:256], d.y_train[:256], d.x_val[:100], d.y_val[:100], d.mean, d.std)
+    return first_digits(mnist5k, 256, 100)
 
 
 def configs(*members: tuple[int, float], **changes) -> list[TrainConfig]:

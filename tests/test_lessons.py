@@ -31,6 +31,8 @@ from tui_cnn.lessons import (
     worst,
 )
 
+from .subsets import first_digits
+
 
 def spec_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Spec:
     spec = parse_line(line, input_shape=shape)
@@ -521,14 +523,10 @@ def test_model_from_is_seeded_or_loads_a_state_dict_and_stays_in_eval_mode(arch:
 
 def test_a_weights_event_carries_the_whole_state_dict(mnist5k) -> None:
     from tui_cnn.lessons import model_from
-    from tui_cnn.training.data import Dataset
     from tui_cnn.training.events import Weights
     from tui_cnn.training.trainer import TrainConfig, Trainer
 
-    small = Dataset(
-        mnist5k.name, mnist5k.classes, mnist5k.x_train[:256], mnist5k.y_train[:256],
-        mnist5k.x_val[:64], mnist5k.y_val[:64], mnist5k.mean, mnist5k.std,
-    )  # fmt: skip
+    small = first_digits(mnist5k, 256, 64)
     spec = preset("bn_cnn")  # batch norm: its running statistics are in the state dict, not the weights
     events: list[object] = []
     config = TrainConfig(epochs=1, batch_size=64, device="cpu", weights_every=0)

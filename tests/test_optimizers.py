@@ -18,6 +18,8 @@ from tui_cnn.training import optimizers
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
+from .subsets import first_digits
+
 KERNELS = {"adam": "_fused_adam_", "adamw": "_fused_adamw_", "sgd": "_fused_sgd_"}
 CASES = [(name, kernel) for name, kernel in KERNELS.items()] + [("adam", "_foreach_add_"), ("adamw", "_foreach_add_")]
 
@@ -32,10 +34,7 @@ def fresh_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def small(mnist5k: Dataset) -> Dataset:
-    return Dataset(
-        mnist5k.name, mnist5k.classes, mnist5k.x_train[:600], mnist5k.y_train[:600],
-        mnist5k.x_val[:200], mnist5k.y_val[:200], mnist5k.mean, mnist5k.std,
-    )  # fmt: skip
+    return first_digits(mnist5k, 600, 200)
 
 
 def _train(data: Dataset, name: str) -> tuple[dict[str, torch.Tensor], list[str], str]:

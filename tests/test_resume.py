@@ -24,22 +24,15 @@ from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Checkpoint, EpochEnd, Event
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
+from .subsets import first_digits
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def small(mnist5k: Dataset) -> Dataset:
     """The first 1,000 train digits: ten epochs of them cost two and a half of the whole set."""
-    return Dataset(
-        mnist5k.name,
-        mnist5k.classes,
-        mnist5k.x_train[:1000],
-        mnist5k.y_train[:1000],
-        mnist5k.x_val,
-        mnist5k.y_val,
-        mnist5k.mean,
-        mnist5k.std,
-    )
+    return first_digits(mnist5k, 1000)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,8 @@ from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Ended, EpochEnd, Event, Started, Step, Weights
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
+from .subsets import first_digits
+
 CPU = {"device": "cpu", "seed": 0}
 
 
@@ -41,16 +43,7 @@ def kinds(events: list[Event]) -> list[str]:
 @pytest.fixture(scope="module")
 def small(mnist5k: Dataset) -> Dataset:
     """The first 1,000 train digits: enough to see learning, fast enough for many runs."""
-    return Dataset(
-        mnist5k.name,
-        mnist5k.classes,
-        mnist5k.x_train[:1000],
-        mnist5k.y_train[:1000],
-        mnist5k.x_val,
-        mnist5k.y_val,
-        mnist5k.mean,
-        mnist5k.std,
-    )
+    return first_digits(mnist5k, 1000)
 
 
 def test_simple_cnn_learns_far_above_chance(mnist5k: Dataset) -> None:
