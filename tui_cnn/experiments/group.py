@@ -27,7 +27,6 @@ import dataclasses
 import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +43,7 @@ from ..training.config import TrainConfig
 from ..training.data import DataError, Dataset, load
 from ..training.devices import DeviceError, describe, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
-from ..training.trainer import EVAL_BATCH, PAUSE_POLL, _channels_last, _cpu_copy
+from ..training.trainer import EVAL_BATCH, Controls, _channels_last, _cpu_copy, _Stopped
 
 log = logging.getLogger(__name__)
 
@@ -386,11 +385,7 @@ def check_configs(configs: Sequence[TrainConfig]) -> str | None:
 # -- the trainer ----------------------------------------------------------------------------------
 
 
-class _Stopped(Exception):
-    """stop() was called: every member still training ends "interrupted"."""
-
-
-class GroupTrainer:
+class GroupTrainer(Controls):
     """Trains N members of `spec` in one step, in the calling thread; pause/resume/stop from any thread.
 
     `on_event(member, event)` gets each member's events as a solo `Trainer` emits them: a
@@ -418,13 +413,9 @@ class GroupTrainer:
         self._dataset = dataset
         self._data_dir = data_dir
         self._on_event = on_event
-        self._stop = threading.Event()
-        self._running = threading.Event()  # clear while paused
-        self._running.set()
+        Controls.__init__(self)
         n = len(self.configs)
         self._ended: list[Ended | None] = [None] * n
-        self._start = 0.0
-        self._paused_seconds = 0.0
         self._train_seconds = 0.0
         self._samples = 0  # per member
         self._step = 0
@@ -434,22 +425,6 @@ class GroupTrainer:
         self._final: list[float | None] = [None] * n
         self._train_loss: list[float | None] = [None] * n
         self._optimizer: _GroupOptimizer | None = None
-
-    # -- control, from any thread -----------------------------------------------------------------
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -480,22 +455,8 @@ class GroupTrainer:
         if self._on_event is not None:
             self._on_event(member, event)
 
-    def _elapsed(self) -> float:
-        return time.perf_counter() - self._start - self._paused_seconds
-
     def _live(self) -> list[int]:
         return [k for k, e in enumerate(self._ended) if e is None]
-
-    def _check_control(self) -> None:
-        if self._stop.is_set():
-            raise _Stopped
-        if not self._running.is_set():
-            began = time.perf_counter()
-            while not self._running.wait(PAUSE_POLL):
-                pass
-            self._paused_seconds += time.perf_counter() - began
-            if self._stop.is_set():
-                raise _Stopped
 
     def _end(self, member: int, status: Status, message: str) -> None:
         """The member's one `Ended`, with its weights as they are now; it trains no further."""
@@ -641,10 +602,6 @@ class GroupTrainer:
                 return
         for k in self._live():
             self._emit(k, self._weights(k))
-
-    def _active(self, clock: tuple[float, float]) -> float:
-        began, paused_before = clock
-        return time.perf_counter() - began - (self._paused_seconds - paused_before)
 
     def _report(self, meter: _GroupMeter, epoch: int, epoch_step: int, epoch_time: float, total_steps: int) -> None:
         """Read the device sums (the one sync): a Step for each live member, or its end as diverged."""

@@ -47,6 +47,54 @@ class _Stopped(Exception):
     """Raised inside the loop when stop() was called; becomes status "interrupted"."""
 
 
+class Controls:
+    """Pause, resume and stop from any thread; the training loop checks between steps.
+
+    Shared by the solo trainer and the group trainer: the clocks leave paused time out.
+    """
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._running = threading.Event()  # clear while paused
+        self._running.set()
+        self._start = 0.0
+        self._paused_seconds = 0.0
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it sees the stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._start - self._paused_seconds
+
+    def _check_control(self) -> None:
+        """Between steps: honour a stop, wait out a pause (which the clocks do not count)."""
+        if self._stop.is_set():
+            raise _Stopped
+        if not self._running.is_set():
+            began = time.perf_counter()
+            while not self._running.wait(PAUSE_POLL):
+                pass
+            self._paused_seconds += time.perf_counter() - began
+            if self._stop.is_set():
+                raise _Stopped
+
+    def _active(self, clock: tuple[float, float]) -> float:
+        """Seconds since `clock` (a start time and the paused total then), pauses left out."""
+        began, paused_before = clock
+        return time.perf_counter() - began - (self._paused_seconds - paused_before)
+
+
 class _Diverged(Exception):
     """The loss became nan or inf; the message names where."""
 
@@ -142,7 +190,7 @@ class _Meter:
         return loss / seen, correct / seen
 
 
-class Trainer:
+class Trainer(Controls):
     """Trains `spec` on `dataset` in the calling thread; pause/resume/stop from any thread.
 
     One run per trainer. After `run` returns, `model` stays (on its device) for
@@ -169,12 +217,8 @@ class Trainer:
         self._dataset = dataset
         self._data_dir = data_dir
         self._on_event = on_event
-        self._stop = threading.Event()
-        self._running = threading.Event()  # clear while paused
-        self._running.set()
+        Controls.__init__(self)
         # Progress, read by _ended whichever way the run finishes.
-        self._start = 0.0
-        self._paused_seconds = 0.0
         self._train_seconds = 0.0
         self._samples = 0
         self._step = 0
@@ -184,22 +228,6 @@ class Trainer:
         self._final: float | None = None
         self._train_loss: float | None = None
         self._notes: list[str] = []
-
-    # -- control, from any thread ---------------------------------------------------------
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # wake a paused loop so it sees the stop
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
 
     # -- the run --------------------------------------------------------------------------
 
@@ -233,21 +261,6 @@ class Trainer:
     def _emit(self, event: Event) -> None:
         if self._on_event is not None:
             self._on_event(event)
-
-    def _elapsed(self) -> float:
-        return time.perf_counter() - self._start - self._paused_seconds
-
-    def _check_control(self) -> None:
-        """Between steps: honour a stop, wait out a pause (which the clocks do not count)."""
-        if self._stop.is_set():
-            raise _Stopped
-        if not self._running.is_set():
-            began = time.perf_counter()
-            while not self._running.wait(PAUSE_POLL):
-                pass
-            self._paused_seconds += time.perf_counter() - began
-            if self._stop.is_set():
-                raise _Stopped
 
     def _ended(self, status: Status, message: str) -> Ended:
         state = None
@@ -402,11 +415,6 @@ class Trainer:
             raise _NotStarted(f"the checkpoint does not fit this run: {str(exc).splitlines()[0][:200]}") from exc
         self._step, self._epochs_done, self._best = saved.step, saved.epoch, saved.best_val_acc
         return saved.epoch + 1
-
-    def _active(self, clock: tuple[float, float]) -> float:
-        """Seconds since `clock` (a start time and the paused total then), pauses left out."""
-        began, paused_before = clock
-        return time.perf_counter() - began - (self._paused_seconds - paused_before)
 
     def _step_event(self, meter: _Meter, epoch: int, epoch_step: int, epoch_time: float, total_steps: int) -> Step:
         """Read the device sums (the one sync) into a Step; raises _Diverged on nan, inf or a blown-up loss."""
