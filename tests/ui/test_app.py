@@ -344,7 +344,7 @@ async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: P
     from tui_cnn.training.events import Started
 
     monkeypatch.setattr(devices, "pick", lambda name="auto": "cuda:0")
-    monkeypatch.setattr(devices, "describe", lambda device: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(devices, "device_name", lambda device: "NVIDIA H100 80GB HBM3")
     monkeypatch.setattr(devices, "stats", lambda device: devices.DeviceStats("H100", "cuda", 3 << 30, 80 << 30, 55.0))
     app = CnnTuiApp(config=TrainConfig(device="cuda"), runs_dir=str(tmp_path), spec_dir=tmp_path)
     async with app.run_test(size=WIDE) as pilot:

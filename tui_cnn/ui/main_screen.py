@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, OptionList
 
-from ..architecture.budget import rows
+from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
 from .dialogs.modals import ConfirmQuit
@@ -92,7 +92,7 @@ class MainScreen(Screen):
         yield Info(id="pane-bar")
         with Grid(id="panes"):
             yield ArchitecturePane(self.spec, self.spec_dir, id="architecture", classes="pane current")
-            yield BudgetPane(rows(preset("mlp")).total_params, id="budget", classes="pane")
+            yield BudgetPane(budget_of(preset("mlp")).total_params, id="budget", classes="pane")
             yield TrainingPane(*self.pane_args, id="training", classes="pane")
             yield KernelsPane(id="kernels", classes="pane")
         yield Footer()

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...architecture.budget import Budget, Row, rows
+from ...architecture.budget import Budget, Row, budget_of
 from ...architecture.history import SpecHistory
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import Layer, ParseError, Spec, format_shape, parse_line
@@ -82,7 +82,7 @@ class ArchitecturePane(Vertical):
         super().__init__(**kwargs)
         self.history = SpecHistory(spec)
         self.spec_dir = spec_dir
-        self.budget: Budget = rows(spec)
+        self.budget: Budget = budget_of(spec)
         self._enabled: bool | None = None
 
     @property
@@ -106,7 +106,7 @@ class ArchitecturePane(Vertical):
     def _show(self, cursor: int) -> None:
         """Redraw the list from the current spec and tell the other panes."""
         spec = self.spec
-        self.budget = budget = rows(spec)
+        self.budget = budget = budget_of(spec)
         listing = self.query_one(LayerList)
         error = budget.error
         options = [

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 
-from ...architecture.budget import Budget, rows
+from ...architecture.budget import Budget, budget_of
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import Spec, format_shape
 from ..dialogs.modals import Prompt
@@ -44,7 +44,7 @@ def target_params(text: str) -> int | str:
     """A target typed as a number (39760, 39,760, 40k) or a preset's name."""
     name = text.strip().lower()
     if name in PRESETS:
-        return rows(preset(name)).total_params
+        return budget_of(preset(name)).total_params
     value = name.replace(",", "").replace("_", "")
     scale = {"k": 1_000, "m": 1_000_000}.get(value[-1:], 1)
     number = value[:-1] if scale > 1 else value

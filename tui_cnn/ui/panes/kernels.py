@@ -21,7 +21,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...architecture.budget import Budget, rows
+from ...architecture.budget import Budget, budget_of
 from ...architecture.spec import Spec
 from ..messages import WeightSnapshot
 from ..widgets import heatmap
@@ -238,7 +238,7 @@ class KernelsPane(Vertical, can_focus=True):
     def show_weights(self, snapshot: WeightSnapshot) -> None:
         """Keep the latest snapshot; draw it on the next tick (now if it is the final one)."""
         if self.spec != snapshot.spec:
-            self._set_spec(snapshot.spec, rows(snapshot.spec))
+            self._set_spec(snapshot.spec, budget_of(snapshot.spec))
         self.snapshot = snapshot
         if snapshot.final:
             self.redraw()

@@ -300,10 +300,10 @@ class TrainingPane(Vertical, can_focus=True):
             import_torch()
             from ...training import trainer  # noqa: F401 - imported for its cost, now rather than at the first t
             from ...training.data import DataError, load
-            from ...training.devices import describe, pick
+            from ...training.devices import device_name, pick
 
             device = pick(self.config.device)
-            self.post_message(DeviceFound(describe(device)))
+            self.post_message(DeviceFound(device_name(device)))
             try:
                 load(self.dataset, self.data_dir, device="cpu")
             except DataError:
