@@ -135,6 +135,17 @@ def test_a_diverging_member_ends_alone_and_the_others_go_on(tiny: Dataset) -> No
     assert order.index((1, "Ended")) < order.index((0, "EpochEnd"))
 
 
+def test_a_member_diverges_by_the_solo_rule_on_a_huge_finite_loss(tiny: Dataset) -> None:
+    """A mean loss of ~1e7 is finite but blown up: the member ends diverged as its solo run does, at the same step."""
+    spec = preset("mlp")
+    members = configs((0, 0.05), (1, 30.0), optimizer="sgd")
+    ended, _ = run_group(spec, tiny, members)
+    solo = Trainer(spec, tiny, members[1]).run()
+    assert solo.status == ended[1].status == "diverged"
+    assert ended[1].message == solo.message and "loss became" in solo.message
+    assert ended[0].status == "finished" and ended[0].epochs_done == 2
+
+
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
 def test_a_frozen_member_leaves_the_step_and_the_others_go_on_as_alone(name: str) -> None:
     """Stepping all members at once, then without a frozen one, moves the others exactly as alone."""
