@@ -62,7 +62,9 @@ def assert_same_weights(solo: dict[str, torch.Tensor], member: dict[str, torch.T
         assert error < 1e-5, f"{name}: relative error {error:.2e}"
 
 
-@pytest.mark.parametrize("arch", ["simple_cnn", "mlp", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)])
+@pytest.mark.parametrize(
+    "arch", ["simple_cnn", "mlp", "local_cnn", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)]
+)
 def test_each_member_ends_with_its_solo_runs_weights(tiny: Dataset, arch: str) -> None:
     spec = or_raise(resolve(arch))
     members = configs((0, 3e-3), (1, 3e-3), (2, 1e-3))  # seeds and a learning rate apart

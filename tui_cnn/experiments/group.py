@@ -37,6 +37,7 @@ from torch import nn
 
 from ..architecture.budget import budget_of, check_trainable
 from ..architecture.init import initial_model
+from ..architecture.local import LocallyConnected2d
 from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
@@ -104,6 +105,28 @@ class _Conv(nn.Module):
         n, out, inp, kh, kw = self.weight.shape
         bias = self.bias.reshape(-1) if self.bias is not None else None
         return F.conv2d(x, self.weight.reshape(n * out, inp, kh, kw), bias, self.stride, self.padding, groups=n)
+
+
+class _Local(nn.Module):
+    """N locally connected layers as one batched matmul over members x positions, on (batch, N x C_in, H, W)."""
+
+    def __init__(self, locals_: Sequence[LocallyConnected2d]) -> None:
+        super().__init__()
+        first = locals_[0]
+        self.kernel_size, self.stride, self.padding = first.kernel_size, first.stride, first.padding
+        self.out_size = first.out_size
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in locals_]))  # (N, L, out, C*k*k)
+        has_bias = first.bias is not None
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in locals_])) if has_bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, positions, out, fan_in = self.weight.shape
+        b = x.shape[0]
+        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # b, N*C*k*k, L
+        patches = patches.view(b, n, fan_in, positions).permute(1, 3, 2, 0).reshape(n * positions, fan_in, b)
+        y = torch.bmm(self.weight.reshape(n * positions, out, fan_in), patches)  # N*L, out, b
+        y = y.view(n, positions, out, b).permute(3, 0, 2, 1).reshape(b, n * out, *self.out_size)
+        return y + self.bias.reshape(n * out, *self.out_size) if self.bias is not None else y
 
 
 class _Linear(nn.Module):
@@ -194,6 +217,8 @@ def _stack_layer(layers: list[nn.Module], generators: Sequence[torch.Generator],
         return _Conv(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Linear):
         return _Linear(layers)  # type: ignore[arg-type]
+    if isinstance(first, LocallyConnected2d):
+        return _Local(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.modules.batchnorm._BatchNorm):
         return _BatchNorm(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Dropout):
