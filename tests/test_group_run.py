@@ -164,4 +164,4 @@ def test_fold_puts_each_group_once_where_its_newest_member_was() -> None:
     a = folded[0]
     assert a.run_ids == ("2", "4") and a.val_acc.mean == pytest.approx(0.8) and a.val_acc.min == 0.7
     assert a.val_acc.sd == pytest.approx(statistics.stdev([0.9, 0.7]))
-    assert [g.group_id for g in groups.by_group(runs)] == ["g-b", "g-a"]
+    assert [g.group_id for g in groups.by_group(runs[::-1])] == ["g-b", "g-a"]

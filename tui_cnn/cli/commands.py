@@ -22,6 +22,7 @@ from ..architecture.presets import PRESETS, resolve
 from ..architecture.spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
+    from ..experiments.sweep import Sweep, SweepCallback, SweepResult
     from ..store.runs import RunRecord, RunStore
     from ..training.config import TrainConfig
     from ..training.events import Checkpoint, Ended
@@ -296,6 +297,82 @@ def _exit_code(status: str) -> int:
     return {"finished": 0, "interrupted": EXIT_INTERRUPTED}.get(status, 1)
 
 
+def seed_options(f: Callable) -> Callable:
+    """--seeds N | --seed-list 0,3,7: the seeds of every group (`sweep`, `compare`, `ladder`, `probe permute`)."""
+    f = click.option("--seed-list", metavar="0,3,7", help="these seeds instead of --seeds")(f)
+    return click.option("--seeds", "n_seeds", type=int, metavar="N", help="N seeds, from --seed up")(f)
+
+
+def _seeds(opts: dict[str, Any], default: int = 1) -> list[int]:
+    """The group's seeds from --seeds N (from --seed up) or --seed-list; BadInput for both, none or repeats."""
+    n, listed = opts.pop("n_seeds", None), opts.pop("seed_list", None)
+    if n is not None and listed is not None:
+        raise BadInput("give --seeds N or --seed-list, not both")
+    if listed is not None:
+        seeds = _numbers(listed, int, "--seed-list")
+        if len(set(seeds)) != len(seeds):
+            raise BadInput(f"--seed-list {listed}: a seed appears twice")
+        return seeds
+    n = default if n is None else n
+    if n < 1:
+        raise BadInput(f"--seeds {n}: a group needs at least one seed")
+    return list(range(opts["seed"], opts["seed"] + n))
+
+
+def _numbers(text: str, kind: type, option: str) -> list:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BadInput(f"{option} {text}: give numbers separated by commas") from None
+    if not values:
+        raise BadInput(f"{option} {text}: give at least one number")
+    return values
+
+
+def _sweep_data(archs: Sequence[str], opts: dict[str, Any], lrs: Sequence[float] = ()) -> tuple[list, Any, TrainConfig]:
+    """The specs (name, spec), the data on the device and the base config; BadInput for any that cannot train."""
+    from ..training.torch_import import import_torch
+
+    import_torch()
+    from ..architecture.budget import budget_of, check_trainable
+
+    base = _config(opts)
+    for lr in lrs:
+        _config({**opts, "lr": lr})
+    specs = [(_arch_name(arch, spec), spec) for arch, spec in ((a, _spec(a)) for a in archs)]
+    data = _load_data(_dataset(opts), opts["data_dir"], base.device)
+    for name, spec in specs:
+        problem = check_trainable(budget_of(spec, data.input_shape), data.num_classes)
+        if problem:
+            raise BadInput(f"{name}: {problem}")
+    return specs, data, base
+
+
+def _run_sweep(build: Callable[[SweepCallback], Sweep]) -> SweepResult:
+    """Run the sweep `build` makes (given the progress callback): one bar per group on stderr."""
+    from .tables import SweepProgress
+
+    with SweepProgress() as progress:
+        sweep = build(progress)
+        with StopOnSignals(sweep.stop):
+            result = sweep.run()
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
+    return result
+
+
+def _train_sweep(
+    archs: Sequence[str], opts: dict[str, Any], seeds: Sequence[int], lrs: Sequence[float] | None = None
+) -> SweepResult:
+    """Train each ARCH as one group of every seed x lr; every member lands in the store."""
+    from ..experiments.sweep import Sweep, member_configs
+
+    specs, data, base = _sweep_data(archs, opts, lrs or ())
+    store = _store(opts["runs_dir"])
+    configs = member_configs(base, seeds, list(lrs or [base.lr]))
+    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress))
+
+
 def _resumable(
     ctx: click.Context, arch: str | None, run_id: str, opts: dict[str, Any]
 ) -> tuple[str, tuple[RunRecord, Checkpoint, TrainConfig]]:
@@ -361,11 +438,25 @@ def train(ctx: click.Context, arch: str | None, resume_id: str | None, as_json: 
 @main.command()
 @click.argument("archs", nargs=-1, required=True)
 @train_options
+@click.option("--seeds", "n_seeds", type=int, metavar="N", help="train each ARCH as a group of N seeds (mean ± sd)")
 @click.option("--json", "as_json", is_flag=True)
-def compare(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
-    """Train each ARCH in turn with the same settings and compare them."""
+def compare(archs: tuple[str, ...], as_json: bool, n_seeds: int | None, **opts: Any) -> None:
+    """Train each ARCH in turn with the same settings and compare them.
+
+    With --seeds N, each ARCH trains as one group of N seeds (from --seed up) and the table
+    shows val acc as mean ± sd; --json then adds "groups" and "sweep_id".
+    """
     for arch in archs:
         _spec(arch)  # every spec checked before the first one trains
+    if n_seeds is not None:
+        result = _train_sweep(archs, opts, _seeds({**opts, "n_seeds": n_seeds}))
+        if as_json:
+            click.echo(json.dumps(result.to_json()))
+        else:
+            from .tables import compare_groups_table, console
+
+            console().print(compare_groups_table(result))
+        sys.exit(_exit_code(result.status))
     results = []
     status = "finished"
     for arch in archs:
@@ -395,17 +486,25 @@ def _write_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "unfold", is_flag=True, help="every run on its own line: groups unfolded")
+@click.option("--json", "as_json", is_flag=True, help='{"runs": [every run], "groups": [each group folded]}')
 @click.option("--csv", "as_csv", is_flag=True, help="one CSV row per run on stdout")
 @click.pass_context
-def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
-    """List the runs in the store (newest first)."""
+def runs(ctx: click.Context, runs_dir: str | None, unfold: bool, as_json: bool, as_csv: bool) -> None:
+    """List the runs in the store (newest first), each group folded into one line (mean ± sd, n)."""
     ctx.obj = runs_dir
     if ctx.invoked_subcommand is not None:
         return
-    records = _store(runs_dir).runs()
+    from ..store.groups import fold, groups
+
+    store = _store(runs_dir)
+    records = store.runs()
     if as_json:
-        click.echo(json.dumps({"runs": [r.to_json() for r in records]}))
+        click.echo(
+            json.dumps(
+                {"runs": [r.to_json() for r in records], "groups": [g.to_json() for g in groups(store, records)]}
+            )
+        )
         return
     if as_csv:
         from ..store.runs import RUN_CSV_COLUMNS
@@ -415,21 +514,25 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) 
     from .tables import console, runs_table
 
     out = console()
-    out.print(runs_table(records, cap_arch=out.is_terminal))
+    out.print(runs_table(records if unfold else fold(records), cap_arch=out.is_terminal))
 
 
 @runs.command("show")
-@click.argument("run_id")
+@click.argument("run_id", metavar="RUN_ID|GROUP_ID|SWEEP_ID")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help="the per-epoch metrics as CSV on stdout")
 @click.pass_context
 def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
-    """Show one run with its per-epoch curve."""
+    """Show one run with its per-epoch curve, or a group's (or a sweep's groups') members and mean curve."""
     store = _store(runs_dir or ctx.obj)
     record = store.get(run_id)
     if record is None:
-        raise BadInput(f"no run {run_id!r} in {store.root}")
+        members = store.members(run_id)
+        if not members:
+            raise BadInput(f"no run, group or sweep {run_id!r} in {store.root}")
+        _show_groups(store, members, as_json, as_csv)
+        return
     metrics = store.metrics(record.run_id)
     if as_json:
         click.echo(json.dumps({**record.to_json(), "metrics": [m.__dict__ for m in metrics]}))
@@ -442,6 +545,26 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     from .tables import console, run_panel
 
     console().print(run_panel(record, metrics))
+
+
+def _show_groups(store: RunStore, members: list[RunRecord], as_json: bool, as_csv: bool) -> None:
+    """`runs show` for a group or a sweep: each group's members and its curve as mean ± sd an epoch."""
+    from ..store.groups import BAND_CSV_COLUMNS, by_group, group_bands
+
+    found = [(g, group_bands(store, g)) for g in by_group(members)]
+    if as_json:
+        shown = [{**g.to_json(), "bands": [b.to_json() for b in bands]} for g, bands in found]
+        click.echo(json.dumps({"groups": shown, "runs": [r.to_json() for r in members]}))
+        return
+    if as_csv:
+        rows = [{"group_id": g.group_id, **b.to_json()} for g, bands in found for b in bands]
+        _write_csv(BAND_CSV_COLUMNS, rows)
+        return
+    from .tables import console, group_panel
+
+    out = console()
+    for g, bands in found:
+        out.print(group_panel(g, [r for r in members if r.group_id == g.group_id], bands))
 
 
 @main.command("export")

@@ -93,8 +93,8 @@ def _status(records: Sequence[RunRecord]) -> str:
 
 
 def summarise(records: Sequence[RunRecord]) -> GroupSummary:
-    """One group's members (any order) as its summary."""
-    members = sorted(records, key=lambda r: (r.created, r.run_id))
+    """One group's members, oldest first (as `RunStore.members` gives them), as its summary."""
+    members = sorted(records, key=lambda r: r.created)  # stable: members started in one second keep their order
     first = members[0]
     lrs = {r.lr for r in members}
     finished = [r.final_val_acc for r in members if r.status == "finished" and r.final_val_acc is not None]
@@ -117,7 +117,7 @@ def summarise(records: Sequence[RunRecord]) -> GroupSummary:
 
 
 def fold(records: Sequence[RunRecord]) -> list[RunRecord | GroupSummary]:
-    """Runs with their groups folded: each group once, where its first listed member was; solo runs as they are."""
+    """Runs newest first (as `RunStore.runs` gives them) with each group folded once, where its newest member was."""
     by_group: dict[str, list[RunRecord]] = {}
     for r in records:
         if r.group_id is not None:
@@ -127,7 +127,7 @@ def fold(records: Sequence[RunRecord]) -> list[RunRecord | GroupSummary]:
         if r.group_id is None:
             folded.append(r)
         elif r.group_id in by_group:
-            folded.append(summarise(by_group.pop(r.group_id)))
+            folded.append(summarise(by_group.pop(r.group_id)[::-1]))
     return folded
 
 
@@ -137,9 +137,18 @@ def groups(store: RunStore, records: Sequence[RunRecord] | None = None) -> list[
 
 
 def by_group(records: Sequence[RunRecord]) -> list[GroupSummary]:
-    """The records (a sweep's, say, in any order) as their groups, in the order their first members started."""
-    found = [g for g in fold(records) if isinstance(g, GroupSummary)]
-    return sorted(found, key=lambda g: (g.created, g.run_ids[0]))
+    """Records oldest first (a sweep's, as `RunStore.members` gives them) as their groups, in training order."""
+    members: dict[str, list[RunRecord]] = {}
+    for r in records:
+        if r.group_id is not None:
+            members.setdefault(r.group_id, []).append(r)
+    return [summarise(group) for group in members.values()]
+
+
+BAND_CSV_COLUMNS = (
+    "group_id", "epoch", "n", "val_acc_mean", "val_acc_sd", "val_loss_mean", "val_loss_sd",
+    "train_loss_mean", "train_loss_sd", "train_acc_mean", "train_acc_sd",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
