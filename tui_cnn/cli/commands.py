@@ -362,15 +362,19 @@ def _run_sweep(build: Callable[[SweepCallback], Sweep]) -> SweepResult:
 
 
 def _train_sweep(
-    archs: Sequence[str], opts: dict[str, Any], seeds: Sequence[int], lrs: Sequence[float] | None = None
+    archs: Sequence[str],
+    opts: dict[str, Any],
+    seeds: Sequence[int],
+    lrs: Sequence[float] | None = None,
+    sweep_id: str | None = None,
 ) -> SweepResult:
-    """Train each ARCH as one group of every seed x lr; every member lands in the store."""
+    """Train each ARCH as one group of every seed x lr; every member lands in the store (under `sweep_id`)."""
     from ..experiments.sweep import Sweep, member_configs
 
     specs, data, base = _sweep_data(archs, opts, lrs or ())
     store = _store(opts["runs_dir"])
     configs = member_configs(base, seeds, list(lrs or [base.lr]))
-    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress))
+    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress, sweep_id=sweep_id))
 
 
 def _resumable(
@@ -530,7 +534,7 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     if record is None:
         members = store.members(run_id)
         if not members:
-            raise BadInput(f"no run, group or sweep {run_id!r} in {store.root}")
+            raise BadInput(f"no run {run_id!r} in {store.root}, nor a group or sweep")
         _show_groups(store, members, as_json, as_csv)
         return
     metrics = store.metrics(record.run_id)
@@ -733,7 +737,7 @@ def probe() -> None:
 
 
 @probe.command("shift")
-@click.argument("run_ids", nargs=-1, required=True, metavar="RUN [RUN ...]")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN|GROUP|SWEEP [...]")
 @click.option("--max", "max_k", type=int, default=4, show_default=True, help="shifts of up to K pixels each way")
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
@@ -743,77 +747,114 @@ def probe_shift(
 ) -> None:
     """Each RUN's validation accuracy with every digit shifted by (dx, dy) in [-K, K]^2.
 
-    A run trained on shuffled pixels is probed on its own shuffled digits.
+    A group or sweep id probes each group's finished members and reports mean ± sd per
+    shift (under "groups" in the JSON). A run trained on shuffled pixels is probed on its
+    own shuffled digits.
     """
     from ..lessons.shift import MAX_SHIFT
+    from ..store.groups import by_group
 
     if not 1 <= max_k <= MAX_SHIFT:
         raise BadInput(f"--max {max_k}: shifts go from 1 to {MAX_SHIFT} pixels")
     store = _store(runs_dir)
-    records = []
+    records, groups = [], []
     for run_id in run_ids:
         record = store.get(run_id)
-        if record is None:
-            raise BadInput(f"no run {run_id!r} in {store.root}")
-        records.append(record)
+        if record is not None:
+            records.append(record)
+            continue
+        members = store.members(run_id)
+        if not members:
+            raise BadInput(f"no run {run_id!r} in {store.root}, nor a group or sweep")
+        for group in by_group(members):
+            finished = [r for r in members if r.group_id == group.group_id and r.status == "finished"]
+            if not finished:
+                raise BadInput(f"group {group.group_id} has no finished member to probe")
+            groups.append((group, finished))
     from ..training.torch_import import import_torch
 
     import_torch()
+    from ..experiments.probes import group_shifts
+
+    datasets: dict[str, Any] = {}
+    results = [_shift_run(store, r, datasets, data_dir, max_k) for r in records]
+    grouped = []
+    for group, finished in groups:
+        probed = [_shift_run(store, r, datasets, data_dir, max_k) for r in finished]
+        triples = [[(s["dx"], s["dy"], s["val_acc"]) for s in p["shifts"]] for p in probed]
+        grouped.append(
+            {
+                "group_id": group.group_id,
+                "arch": group.arch,
+                "dataset": group.dataset,
+                "n": len(finished),
+                "run_ids": [r.run_id for r in finished],
+                "shifts": [s.to_json() for s in group_shifts(triples)],
+                "members": triples,
+            }
+        )
+    if as_json:
+        shown = [{k: v for k, v in g.items() if k != "members"} for g in grouped]
+        click.echo(json.dumps({"runs": results, **({"groups": shown} if grouped else {})}))
+        return
+    from .tables import console, shift_groups_table, shift_view
+
+    out = console()
+    if results:
+        out.print(shift_view(results))
+    if grouped:
+        out.print(shift_groups_table(grouped))
+
+
+def _shift_run(store: RunStore, record: RunRecord, datasets: dict[str, Any], data_dir: str | None, max_k: int) -> dict:
+    """One stored run probed at every shift, as `probe shift --json` lists it (datasets loaded once)."""
     from ..lessons.shift import shift_accuracy
     from ..store.compare import load_model
     from ..store.runs import StoreError
 
-    datasets: dict[str, Any] = {}
-    results = []
-    for record in records:
-        try:
-            model = load_model(store, record)
-        except StoreError as exc:
-            raise BadInput(str(exc)) from exc
-        if record.dataset not in datasets:
-            datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
-        found = shift_accuracy(model, datasets[record.dataset], max_k)
-        shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
-        results.append({"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts})
-    if as_json:
-        click.echo(json.dumps({"runs": results}))
-        return
-    from .tables import console, shift_view
-
-    console().print(shift_view(results))
+    try:
+        model = load_model(store, record)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+    if record.dataset not in datasets:
+        datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
+    found = shift_accuracy(model, datasets[record.dataset], max_k)
+    shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
+    return {"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts}
 
 
 @probe.command("permute")
 @click.argument("archs", nargs=-1, required=True)
-@click.option("--seeds", "n_seeds", type=int, default=3, show_default=True, help="runs per dataset, from --seed up")
+@seed_options
 @train_options
 @click.option("--json", "as_json", is_flag=True)
-def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: Any) -> None:
+def probe_permute(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     """Train each ARCH on plain and on shuffled pixels (--permute-pixels, default 1) and compare.
+
+    Each ARCH's seeds (--seeds N from --seed up, default 3, or --seed-list) train as one
+    group on each dataset, all under one sweep id.
 
     Exit status: 0 finished, 1 a run diverged or failed, 2 bad input, 130 interrupted.
     """
     from ..experiments.probes import DEFAULT_PERMUTATION, Trained, permute_probe
+    from ..store.runs import new_sweep_id
 
-    if n_seeds < 1:
-        raise BadInput(f"--seeds {n_seeds}: the probe needs at least one seed")
+    seeds = _seeds(opts, default=3)
     for arch in archs:
         _spec(arch)  # every spec and option checked before the first run
     _config(opts)
     permutation = opts["permute_pixels"] if opts["permute_pixels"] is not None else DEFAULT_PERMUTATION
     _dataset({**opts, "permute_pixels": permutation})
+    sweep_id = new_sweep_id()
 
-    def train_seeds(arch: str, dataset: str, seeds: Sequence[int]) -> Trained:
-        accs = []
-        for seed in seeds:
-            run_opts = {**opts, "dataset": dataset, "permute_pixels": None, "seed": seed}
-            _, ended, result = _train_one(arch, run_opts, as_json)
-            if ended.status != "finished":
-                sys.exit(_exit_code(ended.status))
-            accs.append(result["val_acc"])
-        return Trained(result["arch"], result["params"], tuple(accs))
+    def train_seeds(arch: str, dataset: str, group_seeds: Sequence[int]) -> Trained:
+        run_opts = {**opts, "dataset": dataset, "permute_pixels": None}
+        result = _train_sweep([arch], run_opts, group_seeds, sweep_id=sweep_id)
+        if result.status != "finished":
+            sys.exit(_exit_code(result.status))
+        (group,) = result.groups
+        return Trained(group.arch, group.params, tuple(r["val_acc"] for r in result.runs))
 
-    seeds = range(opts["seed"], opts["seed"] + n_seeds)
     results = permute_probe(archs, train_seeds, seeds, opts["dataset"], permutation)
     if as_json:
         click.echo(json.dumps({"results": [r.to_json() for r in results]}))

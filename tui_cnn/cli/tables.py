@@ -523,6 +523,24 @@ def shift_view(results: list[dict]) -> Group:
     return Group(*parts)
 
 
+def shift_groups_table(groups: list[dict]) -> Table:
+    """Each group's accuracy by distance from the digit's place: mean ± sd over its members."""
+    from ..experiments.probes import ring_spread
+
+    rings = [ring_spread(g["members"]) for g in groups]
+    max_k = max(d for d, _, _ in rings[0])
+    table = Table(
+        "group", "arch", "dataset", "n", *(f"{d}px" for d in range(max_k + 1)),
+        title="val acc % by shift (max |dx|, |dy|), mean ± sd over each group's members", title_justify="left",
+    )  # fmt: skip
+    for col in table.columns[3:]:
+        col.justify = "right"
+    for g, ring in zip(groups, rings, strict=True):
+        cells = [f"{mean * 100:.1f}" + (f" ± {sd * 100:.1f}" if sd is not None else "") for _, mean, sd in ring]
+        table.add_row(g["group_id"], g["arch"], g["dataset"], str(g["n"]), *cells)
+    return table
+
+
 def _mean_sd(mean: float, sd: float | None) -> str:
     return f"{mean * 100:.1f}%" + (f" ± {sd * 100:.1f}" if sd is not None else "")
 

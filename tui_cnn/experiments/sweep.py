@@ -111,6 +111,7 @@ class Sweep:
         runs: list[dict[str, Any]] = []
         notices: list[str] = []
         samples = 0
+        stored: list = []  # this run's members as stored, group by group
         for index, (name, spec) in enumerate(self.archs):
             if self._stop.is_set():
                 break
@@ -128,8 +129,9 @@ class Sweep:
             shape = self.dataset.input_shape if isinstance(self.dataset, Dataset) else None
             runs += group.to_json(budget_of(spec, shape).total_params)
             samples += group.samples()
+            members = [r for group_id in group.group_ids.values() for r in self.store.members(group_id)]
+            stored += members
             if self._on_groups is not None:
-                members = [r for group_id in group.group_ids.values() for r in self.store.members(group_id)]
                 self._on_groups(index, by_group(members))
             if any(e.status == "interrupted" for e in ended):
                 self._stop.set()
@@ -139,7 +141,7 @@ class Sweep:
             seconds=seconds,
             samples_per_s=samples / seconds if seconds > 0 else 0.0,
             runs=runs,
-            groups=by_group(self.store.members(self.sweep_id)),
+            groups=by_group(stored),
             status="interrupted" if self._stop.is_set() else sweep_status([r["status"] for r in runs]),
             notices=notices,
         )
