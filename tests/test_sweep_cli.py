@@ -152,3 +152,25 @@ def test_a_terminated_sweep_exits_130_with_every_record_completed(tmp_path: Path
     assert [r.status for r in store.runs()] == ["interrupted", "interrupted"]  # linear never started
     data = json.loads(out.splitlines()[-1])
     assert [r["status"] for r in data["runs"]] == ["interrupted", "interrupted"]
+
+
+def test_a_folded_group_keeps_its_whole_id_at_80_columns() -> None:
+    from rich.console import Console
+
+    from tui_cnn.cli.tables import runs_table
+    from tui_cnn.store.groups import fold
+    from tui_cnn.store.runs import RunRecord
+
+    def member(seed: int, status: str, acc: float) -> RunRecord:
+        return RunRecord(
+            f"20261125-06040{seed}-0c42", "simple_cnn", "", 5274, "mnist-5k", {"seed": seed, "lr": 3e-3}, "cpu", status,
+            10, acc, acc, 0.1, 12.4, 29000.0, "2026-11-25T06:04:04+00:00", "", "g-20261125-060404-0c42", None,
+        )  # fmt: skip
+
+    console = Console(width=80, record=True)
+    console.print(
+        runs_table(fold([member(0, "finished", 0.94), member(1, "finished", 0.96), member(2, "diverged", 0.1)]))
+    )
+    text = console.export_text()
+    assert "g-20261125-060404-0c42" in text and "95.0±1.4" in text and "1 diverged" in text
+    assert max(len(line) for line in text.splitlines()) <= 80

@@ -207,6 +207,20 @@ def mean_sd(spread: Spread, n: bool = False) -> str:
     return text + (f" (n {spread.n})" if n else "")
 
 
+def folded_acc(group: GroupSummary) -> str:
+    """A folded group's val acc in few columns: "95.1±1.0" (mean and sd in points, over the finished members)."""
+    acc = group.val_acc
+    if acc.mean is None:
+        return "-"
+    return f"{acc.mean * 100:.1f}" + (f"±{acc.sd * 100:.1f}" if acc.sd is not None else "%")
+
+
+def short_status(group: GroupSummary) -> str:
+    """A folded group's status in one word's room: "finished", else the members that did not ("1 diverged")."""
+    parts = [part for part in group.status.split(", ") if not part.endswith(" finished")]
+    return ", ".join(parts) if parts else group.status
+
+
 def runs_table(records: Sequence[RunRecord | GroupSummary], cap_arch: bool = True) -> Table:
     """One line a run or a folded group, narrow enough for 80 columns (`runs show` and `--json` have the rest).
 
@@ -220,15 +234,16 @@ def runs_table(records: Sequence[RunRecord | GroupSummary], cap_arch: bool = Tru
     )  # fmt: skip
     for col in (2, 5, 6, 7):
         table.columns[col].justify = "right"
-    # The run id is what `runs show` takes: never cut it; the arch column gives way first.
+    # The run id is what `runs show` takes: never cut it; the arch column gives way first (wrapping).
     for col in (0, 2, 3, 4, 5, 6, 7):
         table.columns[col].no_wrap = True
+    table.columns[1].min_width = 6
     for r in records:
         arch = r.arch if len(r.arch) < 40 or not cap_arch else r.arch[:39] + "…"
         if isinstance(r, GroupSummary):
             table.add_row(
-                r.group_id, f"{arch} x{r.members}", f"{r.params:,}", r.dataset, r.status, str(r.epochs_done),
-                mean_sd(r.val_acc, n=True), f"{r.seconds:.1f}s",
+                r.group_id, f"{arch} x{r.members}", f"{r.params:,}", r.dataset, short_status(r), str(r.epochs_done),
+                folded_acc(r), f"{r.seconds:.1f}s",
             )  # fmt: skip
             continue
         table.add_row(
