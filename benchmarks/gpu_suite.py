@@ -22,7 +22,7 @@ them, torch.compile last (its compile time is the least predictable).
 
 Writes OUT_DIR/gpu-suite-<time>.json (every step's figures, the floors and whether they were met)
 and prints a short table last. Needs only the standard library itself; its steps need the
-package's dependencies, which `--wheels DIR` unpacks into OUT_DIR/site first (no pip, no network).
+package's dependencies, which `--wheels DIR` unpacks into a temporary folder first (no pip, no network).
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, help="folder for the JSON file (made if missing)")
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--wheels", type=Path, help="folder of carried .whl files, unpacked into OUT/site")
+    parser.add_argument("--wheels", type=Path, help="folder of carried .whl files, unpacked for the steps")
     parser.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for the whole suite")
     parser.add_argument("--quick", action="store_true", help="every step, small: for a CPU")
     parser.add_argument("--only", help="comma-separated step names to run (default: all)")
@@ -333,11 +333,11 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    site = args.out / "site"
-    carried = install(args.wheels, site) if args.wheels else []
-    path = os.pathsep.join(p for p in (str(site) if carried else "", str(ROOT), os.environ.get("PYTHONPATH")) if p)
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as cache:  # mnist-5k's parsed split, kept out of the box's home
+    # The unpacked wheels, and mnist-5k's parsed split: kept out of OUT (which comes back) and the box's home.
+    with tempfile.TemporaryDirectory() as site, tempfile.TemporaryDirectory() as cache:
+        carried = install(args.wheels, Path(site)) if args.wheels else []
+        path = os.pathsep.join(p for p in (site if carried else "", str(ROOT), os.environ.get("PYTHONPATH")) if p)
         base_env = {**os.environ, "PYTHONPATH": path, "CNN_TUI_DATA": cache}
         for step in steps:
             left = args.budget - (time.perf_counter() - began)

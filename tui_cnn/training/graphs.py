@@ -25,6 +25,11 @@ launches them all at once. What capture asks for, and how this keeps it:
 `StaticStep` is the step itself, on any device (the CPU tests check it against the eager
 loop); `GraphStep` adds the warm-up, capture and replay, on CUDA only. If capture fails,
 the run goes on eagerly with a note rather than failing.
+
+Why not `torch.compile(mode="reduce-overhead")`: it graphs the model's forward and backward
+but leaves the optimizer step (a launch per parameter group, and the loss bookkeeping) outside,
+and it pays a compile of tens of seconds per model and batch size, where capture takes one step.
+The GPU suite measures both (benchmarks/GPU.md), so figures can overturn this.
 """
 
 from __future__ import annotations
