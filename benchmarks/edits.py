@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.spec import or_raise, parse_line
 from tui_cnn.ui.widgets import heatmap
 
@@ -87,15 +87,15 @@ def main() -> None:
     parser.add_argument("--app-repeat", type=int, default=30, help="redraws of the Kernels pane in the app")
     args = parser.parse_args()
     spec = or_raise(parse_line(LINE))
-    assert len(spec.layers) == 30 and rows(spec).ok, "the benchmark spec must be valid"
-    edit = lambda: rows(or_raise(parse_line(LINE)))  # noqa: E731 - what a typed line costs
+    assert len(spec.layers) == 30 and budget_of(spec).ok, "the benchmark spec must be valid"
+    edit = lambda: budget_of(or_raise(parse_line(LINE)))  # noqa: E731 - what a typed line costs
     weights = np.random.default_rng(0).normal(0, 0.3, size=(16, 16, 3, 3)).astype(np.float32)
     print(
         json.dumps(
             {
                 "benchmark": "edits",
                 "layers": len(spec.layers),
-                "budget_ms_median": round(median_ms(lambda: rows(spec), args.repeat), 3),
+                "budget_ms_median": round(median_ms(lambda: budget_of(spec), args.repeat), 3),
                 "parse_and_budget_ms_median": round(median_ms(edit, args.repeat), 3),
                 "kernels": weights.shape[0] * weights.shape[1],
                 "kernel_grid_ms_median": round(median_ms(lambda: kernel_grid(weights, 16), args.repeat), 3),

@@ -30,7 +30,7 @@ from typing import Any
 
 from tui_cnn.architecture.presets import resolve
 from tui_cnn.training.data import DataError, Dataset, load
-from tui_cnn.training.devices import describe, pick
+from tui_cnn.training.devices import device_name, pick
 from tui_cnn.training.events import EpochEnd
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
@@ -105,7 +105,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "gpu_epoch",
-                "device": describe(device),
+                "device": device_name(device),
                 "dataset": data.name,
                 **({"dataset_note": fallback} if fallback else {}),
                 "train_size": len(data.x_train),

@@ -234,14 +234,14 @@ def env_child(device: str) -> dict[str, Any]:
     import torch
 
     from tui_cnn.training import optimizers
-    from tui_cnn.training.devices import describe, pick, stats
+    from tui_cnn.training.devices import device_name, pick, stats
 
     where = pick(device)
     found: dict[str, Any] = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
-        "device": describe(where),
+        "device": device_name(where),
         "optimizers": {name: optimizers.check(name, where) for name in ("adam", "adamw", "sgd")},
     }
     if where.type == "cuda":

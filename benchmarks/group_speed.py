@@ -23,7 +23,7 @@ from tui_cnn.architecture.presets import resolve
 from tui_cnn.experiments.group import GroupTrainer
 from tui_cnn.training.config import TrainConfig
 from tui_cnn.training.data import Dataset, load
-from tui_cnn.training.devices import describe, pick, set_torch_threads
+from tui_cnn.training.devices import device_name, pick, set_torch_threads
 from tui_cnn.training.events import EpochEnd, Event
 from tui_cnn.training.trainer import Trainer
 
@@ -104,7 +104,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "device": describe(device),
+                "device": device_name(device),
                 "dataset": data.name,
                 "batch_size": args.batch_size,
                 "epochs": args.epochs,

@@ -5,20 +5,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tui_cnn.architecture.budget import MAX_PARAMS, Budget, check_trainable, rows
+from tui_cnn.architecture.budget import MAX_PARAMS, Budget, budget_of, check_trainable
 from tui_cnn.architecture.build import build_model, to_code
 from tui_cnn.architecture.presets import PRESETS, preset
 from tui_cnn.architecture.spec import Spec, SpecError, parse_line
 
 
-def budget_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Budget:
+def line_budget(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Budget:
     spec = parse_line(line, input_shape=shape)
     assert isinstance(spec, Spec), spec
-    return rows(spec)
+    return budget_of(spec)
 
 
 def test_the_seeds_numbers() -> None:
-    mlp, cnn = rows(preset("mlp")), rows(preset("simple_cnn"))
+    mlp, cnn = budget_of(preset("mlp")), budget_of(preset("simple_cnn"))
     assert mlp.total_params == 39_760
     assert cnn.total_params == 5_274
     first = cnn.rows[0]
@@ -35,23 +35,23 @@ def test_the_seeds_numbers() -> None:
 
 
 def test_dense_equivalents_by_hand() -> None:
-    cnn = rows(preset("simple_cnn"))
+    cnn = budget_of(preset("simple_cnn"))
     # 784 inputs to 4x14x14 = 784 outputs: a dense layer needs 784 * 784 weights.
     assert cnn.rows[0].dense_equiv == 784 * 784 == 614_656
     # 4x14x14 = 784 inputs to 8x7x7 = 392 outputs.
     assert cnn.rows[2].dense_equiv == 784 * 392 == 307_328
     assert cnn.rows[0].sharing == pytest.approx(614_656 / 40)
-    mlp = rows(preset("mlp"))
+    mlp = budget_of(preset("mlp"))
     assert mlp.rows[1].dense_equiv == 784 * 50  # a linear layer is its own dense equivalent
     assert mlp.rows[1].sharing == pytest.approx(784 * 50 / (784 * 50 + 50))
     assert mlp.rows[0].dense_equiv is None  # flatten has no weights
 
 
 def test_multiply_adds_by_hand() -> None:
-    cnn = rows(preset("simple_cnn"))
+    cnn = budget_of(preset("simple_cnn"))
     assert cnn.rows[0].macs == 4 * 14 * 14 * 1 * 3 * 3
     assert cnn.rows[2].macs == 8 * 7 * 7 * 4 * 3 * 3
-    assert rows(preset("mlp")).total_macs == 784 * 50 + 50 * 10
+    assert budget_of(preset("mlp")).total_macs == 784 * 50 + 50 * 10
 
 
 SPECS = [
@@ -67,7 +67,7 @@ SPECS = [
 
 @pytest.mark.parametrize("line", SPECS)
 def test_budget_matches_torch(line: str) -> None:
-    budget = budget_of(line)
+    budget = line_budget(line)
     assert budget.ok, budget.error
     model = build_model(parse_line(line)).eval()
     assert budget.total_params == sum(p.numel() for p in model.parameters())
@@ -94,7 +94,7 @@ def test_at_least_a_dozen_specs_are_checked_against_torch() -> None:
     ],
 )
 def test_shape_errors_name_the_layer_and_reason(line: str, index: int, words: str) -> None:
-    budget = budget_of(line)
+    budget = line_budget(line)
     assert not budget.ok
     assert budget.error.index == index
     assert words in budget.error.error
@@ -108,16 +108,16 @@ def test_shape_error_stops_the_build_before_any_allocation() -> None:
 
 
 def test_check_trainable() -> None:
-    assert check_trainable(rows(preset("simple_cnn")), 10) is None
-    no_flatten = budget_of("conv 4 s2 | conv 10 k14 p0")
+    assert check_trainable(budget_of(preset("simple_cnn")), 10) is None
+    no_flatten = line_budget("conv 4 s2 | conv 10 k14 p0")
     assert "end with flatten" in check_trainable(no_flatten, 10)
-    assert "10 classes" in check_trainable(budget_of("flatten | linear 7"), 10)
-    assert "no trainable parameters" in check_trainable(budget_of("flatten"), 784)
-    assert "layer 0" in check_trainable(budget_of("linear 10"), 10)
+    assert "10 classes" in check_trainable(line_budget("flatten | linear 7"), 10)
+    assert "no trainable parameters" in check_trainable(line_budget("flatten"), 784)
+    assert "layer 0" in check_trainable(line_budget("linear 10"), 10)
 
 
 def test_json_shape() -> None:
-    data = rows(preset("simple_cnn")).to_json()
+    data = budget_of(preset("simple_cnn")).to_json()
     assert data["total_params"] == 5274
     assert data["input"] == [1, 28, 28]
     assert data["layers"][0] == {
@@ -137,5 +137,5 @@ def test_code_is_runnable_and_matches_the_budget() -> None:
     namespace: dict = {"__name__": "generated"}
     exec(to_code(preset("lenet5")), namespace)  # noqa: S102 - our own generated source
     model = namespace["model"]
-    assert sum(p.numel() for p in model.parameters()) == rows(preset("lenet5")).total_params
+    assert sum(p.numel() for p in model.parameters()) == budget_of(preset("lenet5")).total_params
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)

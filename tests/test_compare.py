@@ -11,7 +11,7 @@ import torch
 
 from tui_cnn.architecture.presets import preset
 from tui_cnn.architecture.spec import Spec
-from tui_cnn.lessons import confusion
+from tui_cnn.lessons.mistakes import confusion
 from tui_cnn.store.compare import (
     Axis,
     accuracy_axis,

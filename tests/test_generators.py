@@ -9,9 +9,9 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from tui_cnn import lessons
 from tui_cnn.architecture.presets import preset
 from tui_cnn.cli.commands import main
+from tui_cnn.lessons import matrix, models
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Event, Step
 from tui_cnn.training.generators import SeededDropout, dropout_seed, seed_dropout
@@ -51,9 +51,9 @@ def test_a_run_is_the_same_while_another_thread_builds_lesson_models(small: Data
 
     def views() -> None:
         while not stop.wait(0.002):
-            lessons.model_from(SPEC, seed=1)
-            lessons.model_from(SPEC, state)
-            lessons._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
+            models.model_from(SPEC, seed=1)
+            models.model_from(SPEC, state)
+            matrix._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
 
     thread = threading.Thread(target=views)
     thread.start()
@@ -88,10 +88,10 @@ def test_dropout_actually_drops_and_seeds_differ(small: Dataset) -> None:
 
 
 def test_lesson_models_leave_the_global_generator_alone() -> None:
-    state = lessons.model_from(SPEC, seed=3).state_dict()
+    state = models.model_from(SPEC, seed=3).state_dict()
     before = torch.random.get_rng_state()
-    rebuilt = lessons.model_from(SPEC, state)
-    conv = lessons._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
+    rebuilt = models.model_from(SPEC, state)
+    conv = matrix._fresh_conv((1, 5, 5), 4, 3, 1, 1, True, seed=2)
     assert torch.equal(torch.random.get_rng_state(), before)
     assert _same(rebuilt.state_dict(), state)
     torch.manual_seed(2)

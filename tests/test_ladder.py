@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.build import build_model
 from tui_cnn.architecture.presets import preset
 from tui_cnn.experiments.ladder import RUNGS, Rung, RungResult, factors, measured, rung_params, verdict
@@ -33,14 +33,16 @@ def test_the_hand_counts_are_the_numbers_quoted() -> None:
 
 @pytest.mark.parametrize("arch", list(HAND))
 def test_each_rung_has_its_hand_count_in_the_budget_and_in_torch(arch: str) -> None:
-    assert rows(preset(arch)).total_params == HAND[arch]
+    assert budget_of(preset(arch)).total_params == HAND[arch]
     assert sum(p.numel() for p in build_model(preset(arch)).parameters()) == HAND[arch]
 
 
 def test_the_cnn_rungs_share_simple_cnns_geometry() -> None:
-    shapes = {arch: [r.out_shape for r in rows(preset(arch)).rows if r.params] for arch in ("local_cnn", "simple_cnn")}
+    shapes = {
+        arch: [r.out_shape for r in budget_of(preset(arch)).rows if r.params] for arch in ("local_cnn", "simple_cnn")
+    }
     assert shapes["local_cnn"] == shapes["simple_cnn"]
-    sizes = [r.out_shape[0] for r in rows(preset("dense_cnn")).rows if r.kind == "linear"]
+    sizes = [r.out_shape[0] for r in budget_of(preset("dense_cnn")).rows if r.kind == "linear"]
     assert sizes == [784, 392, 256, 64, 10]  # simple_cnn's activations, flattened
     torch.manual_seed(0)
     assert build_model(preset("local_cnn"))(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

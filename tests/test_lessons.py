@@ -11,25 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.build import build_model
 from tui_cnn.architecture.presets import preset
 from tui_cnn.architecture.spec import Spec, parse_line
-from tui_cnn.lessons import (
-    ConvMatrix,
-    Mistake,
-    activations,
-    confusion,
-    confusion_heat,
-    conv_matrix,
-    conv_pattern,
-    first_layer_maps,
-    input_region,
-    layer_matrix,
-    predict,
-    receptive_fields,
-    worst,
-)
+from tui_cnn.lessons.fields import input_region, receptive_fields
+from tui_cnn.lessons.matrix import ConvMatrix, conv_matrix, conv_pattern, layer_matrix
+from tui_cnn.lessons.mistakes import Mistake, confusion, confusion_heat, worst
+from tui_cnn.lessons.models import activations, first_layer_maps, predict
 
 from .subsets import first_digits
 
@@ -156,7 +145,7 @@ def test_layer_matrix_defaults_to_the_first_conv_on_a_small_input() -> None:
 
 def test_layer_matrix_on_the_real_input_is_the_budgets_dense_layer() -> None:
     m = as_matrix(layer_matrix(preset("simple_cnn"), 0, in_shape=(1, 28, 28)))
-    first = rows(preset("simple_cnn")).rows[0]
+    first = budget_of(preset("simple_cnn")).rows[0]
     assert m.cells == first.dense_equiv == 614_656  # what a dense layer 784 -> 4x14x14 would need
     assert m.distinct == first.weights == 36
     assert m.nonzeros == 6_724 < first.macs  # padded taps are structural zeros, not connections
@@ -286,7 +275,7 @@ def test_fields_are_where_the_gradient_reaches(line: str) -> None:
                 module.bias.zero_()
     fields = receptive_fields(spec)
     last = fields[-1]
-    out_h = rows(spec).rows[-1].out_shape[1]  # type: ignore[index]
+    out_h = budget_of(spec).rows[-1].out_shape[1]  # type: ignore[index]
     mid = out_h // 2
     y0, x0, y1, x1 = input_region(fields, last.index, mid, mid, (40, 40))
     assert (y1 - y0, x1 - x0) == (last.rf, last.rf)  # an inner unit's field fits: its size is rf
@@ -303,7 +292,7 @@ def test_activations_have_the_budgets_shapes(arch: str) -> None:
     model = seeded_model(spec)
     x = torch.randn(1, 28, 28, generator=torch.Generator().manual_seed(0))
     outs = activations(model, x)
-    assert [tuple(a.shape) for a in outs] == [r.out_shape for r in rows(spec).rows]
+    assert [tuple(a.shape) for a in outs] == [r.out_shape for r in budget_of(spec).rows]
     assert model.training  # looked at in eval mode, handed back as it was
     model.eval()
     with torch.no_grad():
@@ -468,7 +457,7 @@ def test_confusion_heat_is_recall_on_the_diagonal_and_mistakes_off_it() -> None:
 
 
 def test_the_seed_matrix_is_the_four_by_nine_with_seeded_weights() -> None:
-    from tui_cnn.lessons import seed_matrix
+    from tui_cnn.lessons.matrix import seed_matrix
 
     m = seed_matrix()
     assert m == conv_pattern((1, 3, 3), 1, 2)  # the same pattern (values are not compared)
@@ -481,7 +470,7 @@ def test_the_seed_matrix_is_the_four_by_nine_with_seeded_weights() -> None:
 
 
 def test_matrix_cell_names_the_unit_the_pixel_and_the_shared_weight() -> None:
-    from tui_cnn.lessons import MatrixCell, matrix_cell
+    from tui_cnn.lessons.matrix import MatrixCell, matrix_cell
 
     seed = conv_pattern((1, 3, 3), 1, 2)
     # Row 3 is the bottom-right output; column 8 the bottom-right pixel, under weight d (index 4).
@@ -505,7 +494,7 @@ def test_matrix_cell_names_the_unit_the_pixel_and_the_shared_weight() -> None:
 
 @pytest.mark.parametrize("arch", ["simple_cnn", "bn_cnn", "mlp"])
 def test_model_from_is_seeded_or_loads_a_state_dict_and_stays_in_eval_mode(arch: str) -> None:
-    from tui_cnn.lessons import model_from
+    from tui_cnn.lessons.models import model_from
 
     spec = preset(arch)
     fresh = model_from(spec)
@@ -522,7 +511,7 @@ def test_model_from_is_seeded_or_loads_a_state_dict_and_stays_in_eval_mode(arch:
 
 
 def test_a_weights_event_carries_the_whole_state_dict(mnist5k_on_device, device: str) -> None:
-    from tui_cnn.lessons import model_from
+    from tui_cnn.lessons.models import model_from
     from tui_cnn.training.events import Weights
     from tui_cnn.training.trainer import TrainConfig, Trainer
 

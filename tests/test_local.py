@@ -9,13 +9,15 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.build import build_model, to_code
 from tui_cnn.architecture.local import LocallyConnected2d
 from tui_cnn.architecture.presets import preset
 from tui_cnn.architecture.spec import Layer, ParseError, Spec, parse_line
 from tui_cnn.cli import main
-from tui_cnn.lessons import ConvMatrix, activations, layer_matrix, matrix_cell, receptive_fields
+from tui_cnn.lessons.fields import receptive_fields
+from tui_cnn.lessons.matrix import ConvMatrix, layer_matrix, matrix_cell
+from tui_cnn.lessons.models import activations
 
 
 def spec_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Spec:
@@ -79,7 +81,7 @@ GEOMETRIES = [
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 9, 11)])
 def test_budget_counts_a_local_layer_as_torch_builds_it(line: str, shape: tuple[int, ...]) -> None:
     spec = spec_of(line, shape)
-    budget = rows(spec)
+    budget = budget_of(spec)
     assert budget.ok, budget.error
     model = build_model(spec)
     assert budget.total_params == sum(p.numel() for p in model.parameters())
@@ -98,19 +100,19 @@ def test_budget_counts_a_local_layer_as_torch_builds_it(line: str, shape: tuple[
 
 def test_a_local_layer_by_hand() -> None:
     # 1x28x28, k3 s2 p1 -> 4x14x14: 196 positions x 4 channels x (9 weights + 1 bias).
-    row = rows(spec_of("local 4 s2")).rows[0]
+    row = budget_of(spec_of("local 4 s2")).rows[0]
     assert row.out_shape == (4, 14, 14)
     assert (row.params, row.weights, row.macs) == (7840, 7056, 7056)
     assert row.dense_equiv == 784 * 784
-    conv = rows(spec_of("conv 4 s2")).rows[0]
+    conv = budget_of(spec_of("conv 4 s2")).rows[0]
     assert conv.macs == row.macs and conv.dense_equiv == row.dense_equiv and conv.params == 40
 
 
 def test_the_budget_refuses_a_huge_local_layer_before_torch_builds_it() -> None:
     # 1024 kernels of 3x3x64 at each of 32x32 positions: 604 million parameters; as a conv, 590 thousand.
-    budget = rows(spec_of("local 1024", (64, 32, 32)))
+    budget = budget_of(spec_of("local 1024", (64, 32, 32)))
     assert budget.error is not None and "would exceed 500,000,000 parameters" in (budget.error.error or "")
-    assert rows(spec_of("conv 1024", (64, 32, 32))).ok
+    assert budget_of(spec_of("conv 1024", (64, 32, 32))).ok
 
 
 # The forward against per-position convs
@@ -240,7 +242,7 @@ def test_receptive_fields_and_feature_maps_are_a_convs() -> None:
     assert [(r.rf, r.jump, r.start, r.coverage) for r in local] == [(r.rf, r.jump, r.start, r.coverage) for r in conv]
     torch.manual_seed(0)
     maps = activations(build_model(preset("local_cnn")), torch.randn(1, 28, 28))
-    assert [tuple(a.shape) for a in maps] == [r.out_shape for r in rows(preset("local_cnn")).rows]
+    assert [tuple(a.shape) for a in maps] == [r.out_shape for r in budget_of(preset("local_cnn")).rows]
 
 
 # The CLI

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from tui_cnn.architecture.presets import preset
 from tui_cnn.cli import main
-from tui_cnn.lessons import model_from
+from tui_cnn.lessons.models import model_from
 from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import DataError, Dataset, load
 from tui_cnn.training.transforms import permute, permuted_name, pixel_permutation, split_name, unpermute

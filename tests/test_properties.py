@@ -6,7 +6,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.build import build_model
 from tui_cnn.architecture.spec import ParseError, Spec, format_line, parse_line
 
@@ -33,7 +33,7 @@ shapes = st.tuples(st.integers(1, 3), st.integers(1, 12), st.integers(1, 12))
 def test_budget_equals_torch_or_names_a_layer(line: str, shape: tuple[int, int, int]) -> None:
     spec = parse_line(line, input_shape=shape)
     assert isinstance(spec, Spec), spec
-    budget = rows(spec)
+    budget = budget_of(spec)
     if not budget.ok:
         assert budget.error.error and 0 <= budget.error.index < len(spec.layers)
         return
@@ -61,7 +61,7 @@ def test_token_soup_parses_or_errors_cleanly(words: list[str]) -> None:
     if isinstance(result, ParseError):
         assert 1 <= result.column <= max(len(text), 1)
     else:
-        assert isinstance(rows(result).ok, bool)
+        assert isinstance(budget_of(result).ok, bool)
 
 
 wide = st.one_of(small, st.integers(1, 1_000_000))  # up to the language's MAX_WIDTH: most too big to build
@@ -88,7 +88,7 @@ def test_huge_specs_give_torchs_own_count_or_a_clean_error_without_allocating(
 
     spec = parse_line(line, input_shape=shape)
     assert isinstance(spec, Spec), spec
-    budget = rows(spec)
+    budget = budget_of(spec)
     if not budget.ok:
         assert budget.error.error and 0 <= budget.error.index < len(spec.layers)
         try:

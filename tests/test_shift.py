@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tui_cnn.architecture.presets import preset
-from tui_cnn.shift import by_distance, shift_accuracy, shift_images, shifts
+from tui_cnn.lessons.shift import by_distance, shift_accuracy, shift_images, shifts
 from tui_cnn.store.compare import load_model
 from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import Dataset, load

@@ -343,8 +343,8 @@ def test_pick_unknown_device() -> None:
         devices.pick("gpu0")
 
 
-def test_describe_and_stats_on_cpu() -> None:
-    assert devices.describe("cpu") == f"CPU ({torch.get_num_threads()} threads)".replace("(1 threads)", "(1 thread)")
+def test_device_name_and_stats_on_cpu() -> None:
+    assert devices.device_name("cpu") == f"CPU ({torch.get_num_threads()} threads)".replace("(1 threads)", "(1 thread)")
     stats = devices.stats(torch.device("cpu"))
     assert stats.kind == "cpu" and stats.name.startswith("CPU")
     assert stats.mem_used is not None and stats.mem_used > 50_000_000  # torch alone is bigger than that

@@ -9,18 +9,18 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from tui_cnn.architecture.budget import rows
+from tui_cnn.architecture.budget import budget_of
 from tui_cnn.architecture.build import build_model
 from tui_cnn.architecture.local import LocallyConnected2d
 from tui_cnn.architecture.presets import preset
 from tui_cnn.architecture.spec import Spec, parse_line
 from tui_cnn.cli import main
-from tui_cnn.lessons import conv_matrix, local_matrix
+from tui_cnn.lessons.matrix import conv_matrix, local_matrix
+from tui_cnn.lessons.transplant import TransplantError, mlp_spec, report, transplant, unrolled
 from tui_cnn.store.runs import RunStore
 from tui_cnn.training.config import TrainConfig
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.trainer import Trainer
-from tui_cnn.transplant import TransplantError, mlp_spec, report, transplant, unrolled
 
 
 def spec_of(line: str, shape: tuple[int, ...] = (1, 28, 28)) -> Spec:
@@ -64,13 +64,13 @@ NETWORKS = [
 def test_the_mlp_computes_the_cnns_outputs_for_random_weights(arch: str, shape: tuple[int, ...]) -> None:
     spec = preset(arch) if arch in ("simple_cnn", "local_cnn") else spec_of(arch)
     spec = Spec(spec.layers, spec.name, shape)
-    assert rows(spec).ok
+    assert budget_of(spec).ok
     torch.manual_seed(0)
     cnn = build_model(spec).eval()
     before = torch.random.get_rng_state()
     line, mlp = transplant(spec, cnn)
     assert torch.equal(torch.random.get_rng_state(), before)  # nothing drawn: every weight is the CNN's
-    assert sum(p.numel() for p in mlp.parameters()) == rows(line).total_params
+    assert sum(p.numel() for p in mlp.parameters()) == budget_of(line).total_params
     x = torch.randn(16, *shape)
     with torch.no_grad():
         torch.testing.assert_close(mlp(x), cnn(x).flatten(1), rtol=0, atol=1e-4)

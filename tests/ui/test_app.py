@@ -314,7 +314,11 @@ _FIRST_FRAME = """
 import asyncio, sys
 from tui_cnn.cli import commands as cli
 from tui_cnn.app import CnnTuiApp
+from tui_cnn.ui import main_screen
 
+# The initial weights (which import torch in a thread) are drawn once edits pause; a loaded
+# machine can take longer than that pause to paint, so the pause is made long here.
+main_screen.INITIAL_DEBOUNCE_S = 60
 OPTIONS = dict(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, seed=0, device="auto")
 FLAGS = dict(amp=False, compile_=False, cuda_graphs=False)
 
@@ -345,7 +349,7 @@ async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: P
     from tui_cnn.training.events import Started
 
     monkeypatch.setattr(devices, "pick", lambda name="auto": "cuda:0")
-    monkeypatch.setattr(devices, "describe", lambda device: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(devices, "device_name", lambda device: "NVIDIA H100 80GB HBM3")
     monkeypatch.setattr(devices, "stats", lambda device: devices.DeviceStats("H100", "cuda", 3 << 30, 80 << 30, 55.0))
     app = CnnTuiApp(config=TrainConfig(device="cuda"), runs_dir=str(tmp_path), spec_dir=tmp_path)
     async with app.run_test(size=WIDE) as pilot:

@@ -18,16 +18,9 @@ from textual.widgets import Static
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.architecture.presets import preset
-from tui_cnn.lessons import (
-    activations,
-    conv_pattern,
-    input_region,
-    layer_matrix,
-    model_from,
-    predict,
-    receptive_fields,
-    seed_matrix,
-)
+from tui_cnn.lessons.fields import input_region, receptive_fields
+from tui_cnn.lessons.matrix import conv_pattern, layer_matrix, seed_matrix
+from tui_cnn.lessons.models import activations, model_from, predict
 from tui_cnn.training.data import load
 from tui_cnn.ui.messages import RunWeights, WeightSnapshot
 from tui_cnn.ui.screens.features import RANDOM_SEED, FeaturesScreen

@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.architecture.presets import preset
-from tui_cnn.lessons import confusion
+from tui_cnn.lessons.mistakes import confusion
 from tui_cnn.store.compare import load_model
 from tui_cnn.store.runs import RunRecord, RunStore
 from tui_cnn.training.data import Dataset

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .spec import ACTIVATIONS, CONVS, POOLS, Layer, Spec
+from .spec import ACTIVATIONS, CONVS, POOLS, Layer, Spec, format_shape
 
 # A model past these would not fit in memory anywhere this tool runs; refuse it
 # before anyone tries to allocate it.
@@ -101,12 +101,16 @@ class Budget:
         }
 
 
-def _out_size(size: int, k: int, s: int, p: int) -> int:
+def out_size(size: int, k: int, s: int, p: int) -> int:
+    """The output side of a conv or pool window of `k` with stride `s` and padding `p`."""
     return (size + 2 * p - k) // s + 1
 
 
-def _fmt(shape: tuple[int, ...]) -> str:
-    return "x".join(map(str, shape))
+def kernel_problem(h: int, w: int, k: int, p: int) -> str | None:
+    """Why a `k`x`k` window cannot slide over an `h`x`w` input padded by `p`, or None."""
+    if k > h + 2 * p or k > w + 2 * p:
+        return f"kernel {k}x{k} is larger than the {h}x{w} input with padding {p}"
+    return None
 
 
 def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
@@ -119,15 +123,16 @@ def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
     n_in = math.prod(shape)
     if kind in (*CONVS, *POOLS):
         if len(shape) != 3:
-            return fail(f"{kind} needs a CxHxW input, got {_fmt(shape)} (is there a flatten before it?)")
+            return fail(f"{kind} needs a CxHxW input, got {format_shape(shape)} (is there a flatten before it?)")
         c, h, w = shape
         k, s, p = layer.kernel, layer.stride, layer.padding
         assert k is not None and s is not None and p is not None
-        if k > h + 2 * p or k > w + 2 * p:
-            return fail(f"kernel {k}x{k} is larger than the {h}x{w} input with padding {p}")
+        problem = kernel_problem(h, w, k, p)
+        if problem:
+            return fail(problem)
         out_c = layer.out if kind in CONVS else c
         assert out_c is not None
-        out = (out_c, _out_size(h, k, s, p), _out_size(w, k, s, p))
+        out = (out_c, out_size(h, k, s, p), out_size(w, k, s, p))
         if kind not in CONVS:
             return Row(index, kind, text, shape, out)
         n_out = math.prod(out)
@@ -138,7 +143,7 @@ def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
         return Row(index, kind, text, shape, out, params, weights, n_out * c * k * k, n_in * n_out)
     if kind == "linear":
         if len(shape) != 1:
-            return fail(f"linear needs flat features, got {_fmt(shape)} (add a flatten before it)")
+            return fail(f"linear needs flat features, got {format_shape(shape)} (add a flatten before it)")
         assert layer.out is not None
         weights = shape[0] * layer.out
         params = weights + (layer.out if layer.bias else 0)
@@ -154,7 +159,18 @@ def layer_row(index: int, layer: Layer, shape: tuple[int, ...]) -> Row:
     raise ValueError(f"unknown layer kind {kind!r}")
 
 
-def rows(spec: Spec, input_shape: tuple[int, ...] | None = None) -> Budget:
+def _size_problem(out: tuple[int, ...], total_params: int) -> str | None:
+    """Why a layer's output (or the model so far) is too small or too large to build, or None."""
+    if any(d < 1 for d in out):
+        return f"output collapses to {format_shape(out)}"
+    if math.prod(out) > MAX_ACTIVATIONS:
+        return f"output {format_shape(out)} is too large ({math.prod(out):,} values a sample)"
+    if total_params > MAX_PARAMS:
+        return f"model would exceed {MAX_PARAMS:,} parameters"
+    return None
+
+
+def budget_of(spec: Spec, input_shape: tuple[int, ...] | None = None) -> Budget:
     """The budget of `spec` on `input_shape` (default the spec's own)."""
     shape = tuple(input_shape or spec.input_shape)
     out: list[Row] = []
@@ -168,19 +184,9 @@ def rows(spec: Spec, input_shape: tuple[int, ...] | None = None) -> Budget:
         if row.error is None:
             assert row.out_shape is not None
             total += row.params
-            if any(d < 1 for d in row.out_shape):
-                row = Row(i, row.kind, row.spec, current, None, error=f"output collapses to {_fmt(row.out_shape)}")
-            elif math.prod(row.out_shape) > MAX_ACTIVATIONS:
-                row = Row(
-                    i,
-                    row.kind,
-                    row.spec,
-                    current,
-                    None,
-                    error=f"output {_fmt(row.out_shape)} is too large ({math.prod(row.out_shape):,} values a sample)",
-                )
-            elif total > MAX_PARAMS:
-                row = Row(i, row.kind, row.spec, current, None, error=f"model would exceed {MAX_PARAMS:,} parameters")
+            problem = _size_problem(row.out_shape, total)
+            if problem:
+                row = Row(i, row.kind, row.spec, current, None, error=problem)
         out.append(row)
         current = row.out_shape
     return Budget(shape, tuple(out))
@@ -196,7 +202,7 @@ def check_trainable(budget: Budget, num_classes: int) -> str | None:
         return "the architecture has no trainable parameters"
     out = budget.out_shape
     if out != (num_classes,):
-        got = _fmt(out) if out else "?"
+        got = format_shape(out)
         hint = " (end with flatten)" if out and len(out) == 3 and math.prod(out) == num_classes else ""
         return f"the output is {got}, but the dataset has {num_classes} classes: end with {num_classes} features{hint}"
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .budget import rows
+from .budget import budget_of
 from .spec import Layer, ParseError, Spec, SpecError
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _source(call: Call) -> str:
 
 def layer_calls(spec: Spec) -> list[Call]:
     """The constructor of each layer; raises SpecError if the shapes do not fit."""
-    budget = rows(spec)
+    budget = budget_of(spec)
     if budget.error:
         bad = budget.error
         raise SpecError(ParseError(f"layer {bad.index} ({bad.spec}): {bad.error}", 1, bad.spec))

@@ -291,8 +291,9 @@ def parse_shape(text: str) -> tuple[int, ...] | ParseError:
     return shape
 
 
-def format_shape(shape: tuple[int, ...]) -> str:
-    return "x".join(str(d) for d in shape)
+def format_shape(shape: tuple[int, ...] | None) -> str:
+    """A shape as the architecture language writes it (1x28x28); `?` where it is unknown."""
+    return "x".join(str(d) for d in shape) if shape else "?"
 
 
 def parse_line(line: str, *, name: str = "custom", input_shape: tuple[int, ...] = DEFAULT_INPUT) -> Spec | ParseError:

@@ -196,10 +196,10 @@ def summary(arch: str, input_shape: str | None, as_json: bool) -> None:
 
     ARCH is a preset name, a spec file or a line such as 'conv 4 s2 | relu | flatten'.
     """
-    from ..architecture.budget import rows
+    from ..architecture.budget import budget_of
 
     spec = _spec(arch, input_shape)
-    budget = rows(spec)
+    budget = budget_of(spec)
     if as_json:
         click.echo(json.dumps(budget.to_json()))
     else:
@@ -228,12 +228,12 @@ def code(arch: str, input_shape: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def presets(as_json: bool) -> None:
     """List the preset architectures."""
-    from ..architecture.budget import rows
+    from ..architecture.budget import budget_of
     from ..architecture.presets import preset
 
     if as_json:
         data = [
-            {"name": n, "line": line, "description": d, "params": rows(preset(n)).total_params}
+            {"name": n, "line": line, "description": d, "params": budget_of(preset(n)).total_params}
             for n, (line, d) in PRESETS.items()
         ]
         click.echo(json.dumps({"presets": data}))
@@ -254,14 +254,14 @@ def _train_one(
     from ..training.torch_import import import_torch
 
     import_torch()
-    from ..architecture.budget import check_trainable, rows
+    from ..architecture.budget import budget_of, check_trainable
     from ..experiments.run import Run
     from .tables import TrainProgress
 
     spec = _spec(arch)
     config = resume[2] if resume else _config(opts)
     data = _load_data(_dataset(opts), opts["data_dir"], config.device)
-    budget = rows(spec, data.input_shape)
+    budget = budget_of(spec, data.input_shape)
     problem = check_trainable(budget, data.num_classes)
     if problem:
         raise BadInput(problem)
@@ -553,7 +553,7 @@ def data_fetch(name: str, data_dir: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def matrix(arch: str, layer: int | None, input_shape: str | None, as_json: bool) -> None:
     """A conv layer as the sparse matrix it multiplies by: shared weights, structural zeros."""
-    from ..lessons import layer_matrix
+    from ..lessons.matrix import layer_matrix
 
     spec = _spec(arch)
     shape = None
@@ -578,7 +578,7 @@ def matrix(arch: str, layer: int | None, input_shape: str | None, as_json: bool)
 @click.option("--json", "as_json", is_flag=True)
 def rf(arch: str, input_shape: str | None, as_json: bool) -> None:
     """Receptive field, jump and input coverage of every layer of ARCH."""
-    from ..lessons import receptive_fields
+    from ..lessons.fields import receptive_fields
 
     spec = _spec(arch, input_shape)
     fields = receptive_fields(spec)
@@ -624,7 +624,7 @@ def probe_shift(
 
     A run trained on shuffled pixels is probed on its own shuffled digits.
     """
-    from ..shift import MAX_SHIFT
+    from ..lessons.shift import MAX_SHIFT
 
     if not 1 <= max_k <= MAX_SHIFT:
         raise BadInput(f"--max {max_k}: shifts go from 1 to {MAX_SHIFT} pixels")
@@ -638,7 +638,7 @@ def probe_shift(
     from ..training.torch_import import import_torch
 
     import_torch()
-    from ..shift import shift_accuracy
+    from ..lessons.shift import shift_accuracy
     from ..store.compare import load_model
     from ..store.runs import StoreError
 
@@ -709,9 +709,9 @@ def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: A
 @click.option("--json", "as_json", is_flag=True)
 def transplant(run_id: str, runs_dir: str | None, data_dir: str | None, as_json: bool) -> None:
     """A trained CNN as the MLP it is: its convs unrolled into Linear layers, checked on the validation set."""
+    from ..lessons.transplant import TransplantError, mlp_spec, report
     from ..store.compare import load_model, run_spec
     from ..store.runs import StoreError
-    from ..transplant import TransplantError, mlp_spec, report
 
     store = _store(runs_dir)
     record = store.get(run_id)

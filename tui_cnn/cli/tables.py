@@ -11,18 +11,20 @@ from rich.table import Table
 from rich.text import Text
 
 from ..architecture.presets import PRESETS
-from ..lessons import weight_mark
+from ..architecture.spec import format_shape
+from ..lessons.matrix import weight_mark
 from ..training.events import Ended, EpochEnd, Started, Step
 
 if TYPE_CHECKING:
     from ..architecture.budget import Budget
     from ..architecture.spec import Spec
     from ..experiments.probes import PermuteResult
-    from ..lessons import ConvMatrix, RFRow
+    from ..lessons.fields import RFRow
+    from ..lessons.matrix import ConvMatrix
+    from ..lessons.transplant import Report
     from ..store.export import Exported
     from ..store.runs import EpochMetrics, RunRecord
     from ..training.data import DatasetInfo
-    from ..transplant import Report
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -36,10 +38,6 @@ def console(stderr: bool = False) -> Console:
     if not out.is_terminal:
         out.width = PIPE_WIDTH
     return out
-
-
-def shape(s: tuple[int, ...] | None) -> str:
-    return "x".join(map(str, s)) if s else "?"
 
 
 def pct(x: float | None) -> str:
@@ -56,7 +54,7 @@ def spark(values: list[float]) -> str:
 
 
 def summary_table(spec: Spec, budget: Budget) -> Table:
-    table = Table(title=f"{spec.name}  input {shape(budget.input_shape)}", title_justify="left")
+    table = Table(title=f"{spec.name}  input {format_shape(budget.input_shape)}", title_justify="left")
     for col, justify in (
         ("#", "right"),
         ("layer", "left"),
@@ -74,7 +72,7 @@ def summary_table(spec: Spec, budget: Budget) -> Table:
         table.add_row(
             str(r.index),
             r.spec,
-            shape(r.out_shape),
+            format_shape(r.out_shape),
             f"{r.params:,}" if r.params else "",
             f"{r.macs:,}" if r.macs else "",
             f"{r.dense_equiv:,}" if r.dense_equiv is not None else "",
@@ -85,7 +83,7 @@ def summary_table(spec: Spec, budget: Budget) -> Table:
     table.add_row(
         "",
         "total",
-        shape(budget.out_shape),
+        format_shape(budget.out_shape),
         f"{budget.total_params:,}",
         f"{budget.total_macs:,}",
         f"{budget.total_dense_equiv:,}",
@@ -96,13 +94,13 @@ def summary_table(spec: Spec, budget: Budget) -> Table:
 
 
 def presets_table() -> Table:
-    from ..architecture.budget import rows
+    from ..architecture.budget import budget_of
     from ..architecture.presets import preset
 
     table = Table("name", "params", "architecture", "about")
     table.columns[1].justify = "right"
     for name, (line, about) in PRESETS.items():
-        table.add_row(name, f"{rows(preset(name)).total_params:,}", line, about)
+        table.add_row(name, f"{budget_of(preset(name)).total_params:,}", line, about)
     return table
 
 
@@ -313,7 +311,7 @@ def matrix_view(m: ConvMatrix, max_cols: int = 120) -> Group:
                 line.append(mark, style=PALETTE[(idx - 1) % len(PALETTE)])
         lines.append(line)
     note = Text(
-        f"{rows}x{cols} matrix for input {shape(m.in_shape)} -> {shape(m.out_shape)}: {m.cells:,} cells, "
+        f"{rows}x{cols} matrix for input {format_shape(m.in_shape)} -> {format_shape(m.out_shape)}: {m.cells:,} cells, "
         f"{m.nonzeros:,} non-zero, {m.distinct} distinct weights, each used {m.sharing:.1f}x on average",
         style="bold",
     )
@@ -336,7 +334,7 @@ GRID_MAX_SHIFT = 5  # an 11x11 grid of accuracies still fits 80 columns
 
 def shift_view(results: list[dict]) -> Group:
     """Accuracy by distance from the digit's place for every run, then each run's (dx, dy) grid where it fits."""
-    from ..shift import by_distance
+    from ..lessons.shift import by_distance
 
     rings = [by_distance([(s["dx"], s["dy"], s["val_acc"]) for s in r["shifts"]]) for r in results]
     max_k = max(d for d, _ in rings[0])

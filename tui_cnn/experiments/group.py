@@ -35,13 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..architecture.budget import check_trainable, rows
+from ..architecture.budget import budget_of, check_trainable
 from ..architecture.init import initial_model
 from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
 from ..training.data import DataError, Dataset, load
-from ..training.devices import DeviceError, describe, pick
+from ..training.devices import DeviceError, device_name, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
 from ..training.trainer import EVAL_BATCH, Controls, _channels_last, _cpu_copy, _Stopped
 
@@ -340,7 +340,7 @@ class _GroupOptimizer:
 
 def member_bytes(spec: Spec, batch: int) -> int:
     """An estimate of one member's training memory: its activations for backward, and its parameters' state."""
-    budget = rows(spec)
+    budget = budget_of(spec)
     activations = sum(r.activations for r in budget.rows) + math.prod(spec.input_shape)
     return 4 * (activations * batch * BACKWARD_FACTOR + budget.total_params * PARAM_COPIES)
 
@@ -500,7 +500,7 @@ class GroupTrainer(Controls):
             data = load(data, self._data_dir, device=device)
         elif data.device != device:
             data = data.to(device)
-        problem = check_trainable(rows(self.spec, data.input_shape), data.num_classes)
+        problem = check_trainable(budget_of(self.spec, data.input_shape), data.num_classes)
         if problem:
             raise ValueError(problem)
         return data, device
@@ -541,7 +541,7 @@ class GroupTrainer(Controls):
                     params=params,
                     dataset=data.name,
                     device=device.type,
-                    device_name=describe(device),
+                    device_name=device_name(device),
                     epochs=config.epochs,
                     steps_per_epoch=steps_per_epoch,
                     train_size=count,

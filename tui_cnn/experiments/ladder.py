@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from ..architecture.budget import rows
+from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 
 
@@ -36,7 +36,7 @@ RUNGS: tuple[Rung, ...] = (
 
 def rung_params(input_shape: tuple[int, ...] | None = None) -> dict[str, int]:
     """Every rung's parameter count from its budget (on the presets' 1x28x28 unless told)."""
-    return {rung.arch: rows(preset(rung.arch), input_shape).total_params for rung in RUNGS}
+    return {rung.arch: budget_of(preset(rung.arch), input_shape).total_params for rung in RUNGS}
 
 
 @dataclass(frozen=True)

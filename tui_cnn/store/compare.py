@@ -35,7 +35,7 @@ def run_spec(record: RunRecord) -> Spec | ParseError:
 
 def load_model(store: RunStore, record: RunRecord) -> nn.Sequential:
     """The run's trained model on the CPU in eval mode; StoreError if its weights are missing or do not fit."""
-    from ..lessons import model_from
+    from ..lessons.models import model_from
 
     spec = run_spec(record)
     if isinstance(spec, ParseError):

@@ -60,7 +60,7 @@ def pick(name: str | torch.device = "auto") -> torch.device:
     return device
 
 
-def describe(device: torch.device | str) -> str:
+def device_name(device: torch.device | str) -> str:
     """A name for people: "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU (2 threads)"."""
     device = torch.device(device)
     if device.type == "cuda":
@@ -149,7 +149,7 @@ def stats(device: torch.device | str) -> DeviceStats:
     if device.type == "mps":
         used = torch.mps.current_allocated_memory() if hasattr(torch, "mps") else None
         return DeviceStats("Apple MPS", "mps", used, None, None)
-    return DeviceStats(describe(device), "cpu", _rss(), None, None)
+    return DeviceStats(device_name(device), "cpu", _rss(), None, None)
 
 
 def usage_line(s: DeviceStats) -> str:

@@ -26,14 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..architecture.budget import check_trainable, rows
+from ..architecture.budget import budget_of, check_trainable
 from ..architecture.build import build_model
 from ..architecture.init import initialise
 from ..architecture.spec import Spec
 from . import optimizers
 from .config import TrainConfig
 from .data import DataError, Dataset, load
-from .devices import DeviceError, describe, pick
+from .devices import DeviceError, device_name, pick
 from .events import Callback, Checkpoint, Ended, EpochEnd, Event, Started, Status, Step, Weights
 from .generators import run_generators, seed_dropout
 from .graphs import GraphStep, epoch_batches
@@ -305,7 +305,7 @@ class Trainer(Controls):
             data = load(data, self._data_dir, device=device)
         elif data.device != device:
             data = data.to(device)
-        problem = check_trainable(rows(self.spec, data.input_shape), data.num_classes)
+        problem = check_trainable(budget_of(self.spec, data.input_shape), data.num_classes)
         if problem:
             raise ValueError(problem)
         return data, device
@@ -362,7 +362,7 @@ class Trainer(Controls):
                 params=sum(p.numel() for p in model.parameters()),
                 dataset=data.name,
                 device=device.type,
-                device_name=describe(device),
+                device_name=device_name(device),
                 epochs=config.epochs,
                 steps_per_epoch=steps_per_epoch,
                 train_size=n,

@@ -21,9 +21,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ...architecture.budget import layer_row, rows
+from ...architecture.budget import budget_of, layer_row
 from ...architecture.presets import PRESETS, preset
-from ...architecture.spec import LAYER_HELP, Layer, ParseError, parse_layers
+from ...architecture.spec import LAYER_HELP, Layer, ParseError, format_shape, parse_layers
 
 T = TypeVar("T")
 
@@ -117,7 +117,7 @@ class PresetPicker(Dialog[str]):
     def compose(self) -> ComposeResult:
         options = []
         for name, (_, about) in PRESETS.items():
-            params = rows(preset(name)).total_params
+            params = budget_of(preset(name)).total_params
             options.append(Option(Text.assemble((f"{name:<11}", "bold"), f"{params:>8,}  ", (about, "dim")), id=name))
         with Vertical(classes="dialog wide"):
             yield OptionList(*options)
@@ -184,7 +184,7 @@ class LayerForm(Dialog[Layer]):
             if row.error:
                 text.append(f"\n{row.error}", style="yellow")
             else:
-                text.append(f"  output {'x'.join(map(str, row.out_shape or ()))}", style="green")
+                text.append(f"  output {format_shape(row.out_shape)}", style="green")
                 if row.params:
                     text.append(f"  {row.params:,} params")
         verdict.update(text)

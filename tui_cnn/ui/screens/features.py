@@ -27,13 +27,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...architecture.budget import rows
-from ...lessons import activations, model_from, predict
+from ...architecture.budget import budget_of
+from ...architecture.spec import format_shape
+from ...lessons.models import activations, model_from, predict
 from ..failures import unexpected
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
-from .snapshots import describe
+from .snapshots import weights_source
 
 if TYPE_CHECKING:
     from ...training.data import Dataset
@@ -86,7 +87,7 @@ class FeaturesScreen(Screen):
         super().__init__()
         self.context = context
         self.spec = context.spec
-        self.budget = rows(self.spec)
+        self.budget = budget_of(self.spec)
         self.dataset, self.data_dir = context.dataset, context.data_dir
         self.rng = random.Random(RANDOM_SEED)
         self.data: Dataset | None = None
@@ -216,7 +217,7 @@ class FeaturesScreen(Screen):
             text.append(self.class_names[self.labels[self.digit]], style="bold green")
             text.append("\n")
         source = self.look.snapshot if self.look is not None else self.snapshot
-        text.append(describe(source, how="t"), style="dim")
+        text.append(weights_source(source, how="t"), style="dim")
         if self.problem and self.images is not None:
             text.append(f"\n{self.problem}", style="yellow")
         return text
@@ -248,7 +249,9 @@ class FeaturesScreen(Screen):
         parts: list[RenderableType] = []
         for i, output in enumerate(look.outputs):
             row = self.budget.rows[i]
-            caption = Text.assemble((f"{i} ", "dim"), (row.spec, "bold"), (f"  {'x'.join(map(str, output.shape))}", ""))
+            caption = Text.assemble(
+                (f"{i} ", "dim"), (row.spec, "bold"), (f"  {format_shape(tuple(output.shape))}", "")
+            )
             if row.kind == "flatten":
                 caption.append("  the same numbers in one row", style="dim")
                 parts.append(caption)

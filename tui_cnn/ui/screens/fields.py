@@ -20,8 +20,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...architecture.budget import rows
-from ...lessons import RFRow, input_region, receptive_fields
+from ...architecture.budget import budget_of
+from ...architecture.spec import format_shape
+from ...lessons.fields import RFRow, input_region, receptive_fields
 from ..failures import unexpected
 from ..widgets import digit
 from ..widgets.info import Info
@@ -51,7 +52,7 @@ class RFScreen(Screen):
         super().__init__()
         self.spec = context.spec
         self.dataset, self.data_dir = context.dataset, context.data_dir
-        self.budget = rows(self.spec)
+        self.budget = budget_of(self.spec)
         self.fields: list[RFRow] = receptive_fields(self.spec)
         self.current = 0  # position in self.fields
         self.unit = (0, 0)
@@ -160,7 +161,7 @@ class RFScreen(Screen):
             table.columns[col].justify = "right"
         for i, r in enumerate(self.fields):
             shape = self.budget.rows[r.index].out_shape or ()
-            units = "x".join(map(str, shape[1:])) if len(shape) == 3 else str(shape[0]) if shape else ""
+            units = format_shape(shape[1:]) if len(shape) == 3 else str(shape[0]) if shape else ""
             style = "bold reverse" if i == self.current else ""
             table.add_row(
                 str(r.index),

@@ -29,27 +29,19 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer
 
-from ...architecture.spec import Spec
-from ...lessons import (
-    SEED_EXAMPLE,
-    SEED_INPUT,
-    ConvMatrix,
-    layer_matrix,
-    matrix_cell,
-    model_from,
-    seed_matrix,
-    weight_mark,
-)
+from ...architecture.spec import Spec, format_shape
+from ...lessons.matrix import SEED_EXAMPLE, SEED_INPUT, ConvMatrix, layer_matrix, matrix_cell, seed_matrix, weight_mark
+from ...lessons.models import model_from
 from ..failures import unexpected
 from ..widgets import heatmap
 from ..widgets.info import Info
-from .snapshots import describe
+from .snapshots import weights_source
 
 if TYPE_CHECKING:
     from .context import LessonContext
 
 CELLS = (2, 5)  # terminal columns per matrix cell, fewest and most: small matrices are drawn wider
-SEED_SIDE = "x".join(map(str, SEED_INPUT))
+SEED_SIDE = format_shape(SEED_INPUT)
 ZERO_STYLE = Style(color="#5a5a5a")
 CURSOR_STYLE = Style(color="black", bgcolor="#ffd700", bold=True)
 
@@ -230,11 +222,11 @@ class MatrixScreen(Screen):
                 return result
             layer = self.spec.layers[index]
             assert layer.kernel is not None
-            matrix, kernel, source = result, layer.kernel, describe(snap, "a fresh layer (seed 0)")
+            matrix, kernel, source = result, layer.kernel, weights_source(snap, "a fresh layer (seed 0)")
             title = Text.assemble(
                 (f"layer {index} ", "dim"),
                 (layer.line(), "bold"),
-                (f" on a small {'x'.join(map(str, matrix.in_shape))} input", ""),
+                (f" on a small {format_shape(matrix.in_shape)} input", ""),
                 (f"  [{self.conv_at + 1}/{len(self.convs)}]", "dim"),
             )
         assert matrix.values is not None
@@ -264,8 +256,8 @@ class MatrixScreen(Screen):
         rows, cols = m.shape
         text = Text.assemble(shown.title, "\n")
         text.append(f"{rows}x{cols}", style="bold")
-        text.append(f" matrix: rows = {'x'.join(map(str, m.out_shape))} output units, columns = ", style="dim")
-        text.append(f"{'x'.join(map(str, m.in_shape))} input pixels\n", style="dim")
+        text.append(f" matrix: rows = {format_shape(m.out_shape)} output units, columns = ", style="dim")
+        text.append(f"{format_shape(m.in_shape)} input pixels\n", style="dim")
         for number, what in (
             (f"{m.cells:,}", " cells  "),
             (f"{m.nonzeros:,}", " non-zero  "),

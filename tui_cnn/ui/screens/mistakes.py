@@ -27,7 +27,7 @@ from ..widgets.info import Info
 from ..widgets.segments import SegmentLines
 
 if TYPE_CHECKING:
-    from ...lessons import Mistake
+    from ...lessons.mistakes import Mistake
     from ...store.runs import RunRecord
     from .context import LessonContext
 
@@ -136,7 +136,7 @@ class MistakesScreen(Screen):
     @work(thread=True, exit_on_error=False)
     def score(self) -> None:
         """In a thread: the run's model on its validation set (torch and the data load here)."""
-        from ...lessons import confusion, confusion_heat, worst
+        from ...lessons.mistakes import confusion, confusion_heat, worst
         from ...store.compare import load_model
         from ...store.runs import RunStore, StoreError
         from ...training.data import DataError, load

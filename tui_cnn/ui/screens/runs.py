@@ -72,7 +72,7 @@ def plot_curves(loss: CurveChart, acc: CurveChart, metrics: Sequence[EpochMetric
     )
 
 
-def describe(record: RunRecord, show_volatile: bool) -> Text:
+def run_heading(record: RunRecord, show_volatile: bool) -> Text:
     """A run in three lines: what it trained, how well, and where."""
     text = Text.assemble((record.arch, "bold"), "  ", (f"{record.params:,}", "bold"), " params  ")
     status_style = "green" if record.status == "finished" else "yellow"
@@ -234,7 +234,7 @@ class RunScreen(Screen):
         self.metrics = store.metrics(record.run_id)
 
     def compose(self) -> ComposeResult:
-        yield Info(describe(self.record, self.context.show_volatile), id="run-head")
+        yield Info(run_heading(self.record, self.context.show_volatile), id="run-head")
         with Horizontal(id="run-charts"):
             yield CurveChart("loss", "{:.2f}", id="run-loss")
             yield CurveChart("acc", "{:.0%}", id="run-acc")
@@ -249,7 +249,7 @@ class RunScreen(Screen):
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         """In a thread: the run's model (torch) and its first weight layer."""
-        from ...lessons import first_layer_maps
+        from ...lessons.models import first_layer_maps
         from ...store.compare import load_model
 
         try:
@@ -306,7 +306,7 @@ class CompareScreen(Screen):
         with Horizontal(id="cmp-body"):
             for k, record in enumerate(self.runs):
                 with Vertical(classes="cmp-side"):
-                    yield Info(describe(record, self.show_volatile), classes="cmp-head")
+                    yield Info(run_heading(record, self.show_volatile), classes="cmp-head")
                     yield CurveChart("acc", "{:.0%}", id=f"cmp-acc-{k}")
                     yield CurveChart("loss", "{:.2f}", id=f"cmp-loss-{k}")
         yield Footer()

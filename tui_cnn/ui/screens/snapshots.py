@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from ..messages import WeightSnapshot
 
 
-def describe(
+def weights_source(
     snap: WeightSnapshot | None, fresh: str = "a fresh model (seed 0)", how: str = "t on the main screen"
 ) -> str:
     """Where the weights a view shows come from, in a few words; `how` says how to train some."""

@@ -100,7 +100,7 @@ class TemplatesScreen(Screen):
 
     def _first_layers(self) -> dict[str, FirstLayer | InitialLayer | Text]:
         """The newest finished run of each side's arch, its first layer as maps (torch builds the models)."""
-        from ...lessons import first_layer_maps
+        from ...lessons.models import first_layer_maps
         from ...store.compare import load_model, newest, run_spec
         from ...store.runs import RunStore, StoreError
 
@@ -135,7 +135,7 @@ class TemplatesScreen(Screen):
         """The preset's first layer at initialisation, exactly as a run with this seed starts it."""
         from ...architecture.init import initial_model
         from ...architecture.presets import preset
-        from ...lessons import first_layer_maps
+        from ...lessons.models import first_layer_maps
 
         spec = preset(arch)
         model = initial_model(spec, self.seed)

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .training.transforms import permute
+from ..training.transforms import permute
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from .training.data import Dataset
+    from ..training.data import Dataset
 
 MAX_SHIFT = 14  # half a 28-pixel digit: beyond it most of the digit has left the image
 BATCH = 16384  # images a forward pass: all 81 shifts of mnist-5k's 1,000 digits in six

@@ -18,13 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .architecture.budget import rows
-from .architecture.build import build_model
-from .architecture.local import LocallyConnected2d
-from .architecture.spec import ACTIVATIONS, CONVS, POOLS, Layer, Spec
+from ..architecture.budget import budget_of
+from ..architecture.build import build_model
+from ..architecture.local import LocallyConnected2d
+from ..architecture.spec import ACTIVATIONS, CONVS, POOLS, Layer, Spec
 
 if TYPE_CHECKING:
-    from .lessons import ValSet
+    from .mistakes import ValSet
 
 CARRIED = (*ACTIVATIONS, "dropout", "linear")  # the same layer in the MLP: elementwise, or already flat
 
@@ -35,7 +35,7 @@ class TransplantError(ValueError):
 
 def mlp_spec(spec: Spec) -> Spec:
     """The MLP that computes `spec`: `flatten`, then a `linear` for each conv or local layer."""
-    budget = rows(spec)
+    budget = budget_of(spec)
     if budget.error:
         raise TransplantError(f"layer {budget.error.index} ({budget.error.spec}): {budget.error.error}")
     layers = [Layer("flatten")]
@@ -52,7 +52,7 @@ def mlp_spec(spec: Spec) -> Spec:
                 " dropout, flatten and linear layers"
             )
     mlp = Spec(layers=tuple(layers), name=f"{spec.name}_mlp", input_shape=spec.input_shape)
-    problem = rows(mlp).error
+    problem = budget_of(mlp).error
     if problem:
         raise TransplantError(f"the MLP would be too large: {problem.error}")
     return mlp
@@ -91,7 +91,7 @@ def unrolled(module: nn.Module, in_shape: tuple[int, int, int]) -> tuple[torch.T
 def transplant(spec: Spec, model: nn.Sequential) -> tuple[Spec, nn.Sequential]:
     """The MLP of `spec` with `model`'s weights unrolled into it (on the model's device, in eval mode)."""
     mlp = mlp_spec(spec)
-    budget = rows(spec)
+    budget = budget_of(spec)
     with torch.device("meta"):  # nothing drawn from any generator: every weight is set below
         built = build_model(mlp)
     param = next(model.parameters(), None)

@@ -1,26 +1,18 @@
-"""The lessons as numbers: why 5,274 CNN parameters match 39,760 MLP ones.
+"""A conv (or locally connected) layer unrolled into the matrix it multiplies by.
 
-A conv layer is a matrix multiply whose matrix is mostly structural zeros and reuses
-a handful of weights (sparse connectivity, weight sharing); stacking strided convs
-grows what one unit sees (receptive fields); a trained model's activations, first
-layer and mistakes show what it learnt. The views and the `matrix` and `rf` commands
-only format what these functions return.
-
-The pattern and receptive-field maths is pure Python over a `Spec`; torch is imported
-only by the functions that read a model, so `cnn-tui rf` starts instantly.
+The pattern (which weight sits in which cell) is pure arithmetic over shapes; torch
+is imported only to fill in a layer's values.
 """
 
 from __future__ import annotations
 
 import math
 import string
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from .architecture.budget import rows
-from .architecture.spec import CONVS, POOLS, Spec
+from ..architecture.budget import budget_of, kernel_problem, out_size
+from ..architecture.spec import CONVS, Spec, format_shape
 
 if TYPE_CHECKING:
     import torch
@@ -29,7 +21,11 @@ if TYPE_CHECKING:
 # An unrolled matrix past this many cells cannot be looked at, and its pattern alone
 # would take hundreds of megabytes of Python lists.
 MAX_CELLS = 1_000_000
+
+
 DEFAULT_MATRIX_SIZE = 5  # the default input side for `layer_matrix`: small enough to read
+
+
 WEIGHT_MARKS = string.ascii_lowercase + string.ascii_uppercase + string.digits
 
 
@@ -93,18 +89,15 @@ class ConvMatrix:
         }
 
 
-def _out_size(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
-
-
 def _matrix_problem(in_shape: tuple[int, ...], out_channels: int, k: int, s: int, p: int) -> str | None:
     """Why this layer on this input has no (showable) matrix, or None."""
     if len(in_shape) != 3 or any(d < 1 for d in in_shape):
-        return f"input must be CxHxW with positive sizes, got {'x'.join(map(str, in_shape))}"
+        return f"input must be CxHxW with positive sizes, got {format_shape(in_shape)}"
     c, h, w = in_shape
-    if k > h + 2 * p or k > w + 2 * p:
-        return f"kernel {k}x{k} is larger than the {h}x{w} input with padding {p}"
-    cells = out_channels * _out_size(h, k, s, p) * _out_size(w, k, s, p) * c * h * w
+    problem = kernel_problem(h, w, k, p)
+    if problem:
+        return problem
+    cells = out_channels * out_size(h, k, s, p) * out_size(w, k, s, p) * c * h * w
     if cells > MAX_CELLS:
         return f"the matrix would have {cells:,} cells (at most {MAX_CELLS:,}): use a smaller input"
     return None
@@ -127,7 +120,7 @@ def conv_pattern(
         raise ValueError(problem)
     c, h, w = in_shape
     k, s, p = kernel, stride, padding
-    ho, wo = _out_size(h, k, s, p), _out_size(w, k, s, p)
+    ho, wo = out_size(h, k, s, p), out_size(w, k, s, p)
     pattern = [[0] * (c * h * w) for _ in range(out_channels * ho * wo)]
     for o in range(out_channels):
         for y in range(ho):
@@ -220,7 +213,7 @@ def layer_matrix(
     layer = spec.layers[index]
     if layer.kind not in CONVS:
         return f"layer {index} ({layer.line()}) is not a conv (conv layers are at {where})"
-    row = rows(spec).rows[index]
+    row = budget_of(spec).rows[index]
     if row.in_shape is None:
         return f"layer {index} ({layer.line()}) has no input shape: an earlier layer does not fit"
     if len(row.in_shape) != 3:
@@ -232,13 +225,13 @@ def layer_matrix(
     local = layer.kind == "local"
     if local and model is not None:
         if in_shape is not None and tuple(in_shape) != row.in_shape:
-            own = "x".join(map(str, row.in_shape))
+            own = format_shape(row.in_shape)
             return f"layer {index} ({layer.line()}) has weights for its {own} input only"
         in_shape = row.in_shape
     if in_shape is None:
         in_shape = (channels, side, side)
     elif len(in_shape) != 3 or in_shape[0] != channels:
-        got, hint = "x".join(map(str, in_shape)), f"{channels}x{side}x{side}"
+        got, hint = format_shape(in_shape), f"{channels}x{side}x{side}"
         return f"layer {index} ({layer.line()}) takes {channels} input channels: try {hint}, not {got}"
     problem = _matrix_problem(in_shape, out, k, s, p)
     if problem:
@@ -248,7 +241,7 @@ def layer_matrix(
         conv = _conv_module(model, index, local)
     else:
         conv = _fresh_conv(shape3, out, k, s, p, layer.bias, seed, local)
-    positions = _out_size(shape3[1], k, s, p) * _out_size(shape3[2], k, s, p)
+    positions = out_size(shape3[1], k, s, p) * out_size(shape3[2], k, s, p)
     expected = (positions, out, channels * k * k) if local else (out, channels, k, k)
     if tuple(conv.weight.shape) != expected:
         raise ValueError(f"model layer {index} has weights {list(conv.weight.shape)}, not those of {layer.line()}")
@@ -260,7 +253,7 @@ def layer_matrix(
 def _conv_module(model: nn.Sequential, index: int, local: bool = False) -> nn.Module:
     from torch import nn
 
-    from .architecture.local import LocallyConnected2d
+    from ..architecture.local import LocallyConnected2d
 
     module = model[index]
     cls = LocallyConnected2d if local else nn.Conv2d
@@ -278,8 +271,8 @@ def _fresh_conv(
     import torch
     from torch import nn
 
-    from .architecture.init import initialise
-    from .architecture.local import LocallyConnected2d
+    from ..architecture.init import initialise
+    from ..architecture.local import LocallyConnected2d
 
     c = in_shape[0]
     with torch.device("meta"):
@@ -292,244 +285,16 @@ def _fresh_conv(
     return layer
 
 
-@dataclass(frozen=True)
-class RFRow:
-    """What one unit of a layer sees of the input image."""
-
-    index: int
-    kind: str
-    spec: str
-    rf: int  # side of the receptive field in input pixels (padding included, before clipping)
-    jump: int  # input pixels between neighbouring units: the product of strides so far
-    start: float  # input pixel (0-based) at the centre of the first unit's field; may be negative or halfway
-    coverage: float  # share of the image the best-placed unit of the layer sees (its field clipped): 0..1
-    whole: bool = False  # from the first flatten or linear on: every unit sees the whole input
-
-
-def receptive_fields(spec: Spec, input_shape: tuple[int, ...] | None = None) -> list[RFRow]:
-    """Receptive field, jump, start and coverage of each layer, stopping before the first shape error.
-
-    Convs and pools follow rf += (k-1)*jump, start += ((k-1)/2 - p)*jump, jump *= s;
-    activations, bn and dropout pass through. Coverage is the largest share of the
-    image one unit's clipped field holds: rf**2/(H*W) alone would claim a whole image
-    for units whose field hangs off its edge. From the first flatten or linear on, rf
-    is the whole input (its longer side), coverage 1.0, and jump and start carry over.
-    """
-    budget = rows(spec, input_shape)
-    shape = budget.input_shape
-    h, w = (shape[1], shape[2]) if len(shape) == 3 else (1, shape[0])
-    rf, jump, start, whole = 1, 1, 0.0, len(shape) != 3
-    out: list[RFRow] = []
-    for layer, row in zip(spec.layers, budget.rows, strict=True):
-        if row.error or row.out_shape is None:
-            break
-        if layer.kind in ("flatten", "linear"):
-            whole = True
-        if whole:
-            rf = max(h, w)
-        elif layer.kind in (*CONVS, *POOLS):
-            k, s, p = layer.kernel, layer.stride, layer.padding
-            assert k is not None and s is not None and p is not None
-            start += ((k - 1) / 2 - p) * jump
-            rf += (k - 1) * jump
-            jump *= s
-        if whole:
-            coverage = 1.0
-        else:
-            units_y, units_x = row.out_shape[1:]
-            coverage = _best_span(start, jump, rf, units_y, h) * _best_span(start, jump, rf, units_x, w) / (h * w)
-        out.append(RFRow(row.index, row.kind, row.spec, rf, jump, start, coverage, whole))
-    return out
-
-
-def _first_pixel(start: float, jump: int, rf: int, unit: int) -> int:
-    """The input pixel where a unit's field begins (it may lie in the padding, below 0)."""
-    # A whole number always: start and (rf-1)/2 share their halves.
-    return round(start + unit * jump - (rf - 1) / 2)
-
-
-def _best_span(start: float, jump: int, rf: int, units: int, size: int) -> int:
-    """The most pixels along one side of the image that a single unit's field covers."""
-    spans = (min(lo + rf, size) - max(lo, 0) for lo in (_first_pixel(start, jump, rf, u) for u in range(units)))
-    return max(spans)
-
-
-def input_region(
-    fields: list[RFRow], layer_index: int, unit_y: int, unit_x: int, input_hw: tuple[int, int]
-) -> tuple[int, int, int, int]:
-    """The input box (y0, x0, y1, x1), half-open and clipped to the image, that one unit sees.
-
-    This is the box to highlight over a digit. With strides larger than kernels the
-    field has holes; the box is its bounding box.
-    """
-    row = next((r for r in fields if r.index == layer_index), None)
-    if row is None:
-        raise ValueError(f"no receptive field for layer {layer_index}")
-    h, w = input_hw
-    if row.whole:
-        return 0, 0, h, w
-    y0 = _first_pixel(row.start, row.jump, row.rf, unit_y)
-    x0 = _first_pixel(row.start, row.jump, row.rf, unit_x)
-    top, left = min(max(y0, 0), h), min(max(x0, 0), w)
-    return top, left, max(min(y0 + row.rf, h), top), max(min(x0 + row.rf, w), left)
-
-
-@contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode (dropout off, batch norm on running stats) for a look, then back as it was."""
-    import torch
-
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _device(model: nn.Module) -> torch.device:
-    import torch
-
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
-def activations(model: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
-    """Every layer's output for one input x (the spec's input shape, no batch), as CPU copies."""
-    outputs = []
-    with _evaluating(model):
-        h = x.to(_device(model)).unsqueeze(0)
-        for layer in model:
-            h = layer(h)
-            outputs.append(h[0].cpu())
-    return outputs
-
-
-def predict(model: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """Class probabilities for one input x (no batch), on the CPU."""
-    with _evaluating(model):
-        logits = model(x.to(_device(model)).unsqueeze(0))
-    return logits.reshape(1, -1).softmax(1)[0].cpu()
-
-
-class ValSet(Protocol):
-    """What the mistake views need of a `tui_cnn.training.data.Dataset`."""
-
-    x_val: torch.Tensor  # float [N, C, H, W], normalised
-    y_val: torch.Tensor  # int64 [N]
-    num_classes: int
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A validation sample the model gets wrong, and how sure it was."""
-
-    index: int  # into the validation split
-    true: int
-    pred: int
-    confidence: float  # the predicted class's probability
-
-
-def _val_predictions(
-    model: nn.Sequential, dataset: ValSet, device: torch.device | str | None, batch_size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted class and its probability for every validation sample, left on the device."""
-    import torch
-
-    device = device or _device(model)
-    preds, confs = [], []
-    with _evaluating(model):
-        for i in range(0, len(dataset.x_val), batch_size):
-            logits = model(dataset.x_val[i : i + batch_size].to(device, non_blocking=True))
-            if logits.shape[1:] != (dataset.num_classes,):
-                raise ValueError(f"model outputs {list(logits.shape[1:])}, dataset has {dataset.num_classes} classes")
-            conf, pred = logits.softmax(1).max(1)
-            preds.append(pred)
-            confs.append(conf)
-    return torch.cat(preds), torch.cat(confs)
-
-
-def confusion(
-    model: nn.Sequential, dataset: ValSet, device: torch.device | str | None = None, batch_size: int = 1024
-) -> torch.Tensor:
-    """Counts [C, C] on the validation split: rows the true class, columns the predicted one.
-
-    The model must already be on `device` (default: where its parameters are).
-    """
-    import torch
-
-    pred, _ = _val_predictions(model, dataset, device, batch_size)
-    c = dataset.num_classes
-    pairs = dataset.y_val.to(pred.device) * c + pred
-    return torch.bincount(pairs, minlength=c * c).reshape(c, c).cpu()
-
-
-def worst(
-    model: nn.Sequential,
-    dataset: ValSet,
-    n: int = 16,
-    device: torch.device | str | None = None,
-    batch_size: int = 1024,
-) -> list[Mistake]:
-    """The n most confident wrong predictions on the validation split, surest first (ties by index)."""
-    pred, conf = _val_predictions(model, dataset, device, batch_size)
-    true = dataset.y_val.to(pred.device)
-    wrong = (pred != true).nonzero().flatten()
-    order = conf[wrong].sort(descending=True, stable=True).indices[:n]
-    picked = wrong[order]
-    return [
-        Mistake(i, t, p, c)
-        for i, t, p, c in zip(
-            picked.tolist(), true[picked].tolist(), pred[picked].tolist(), conf[picked].tolist(), strict=True
-        )
-    ]
-
-
-def first_layer_maps(
-    model: nn.Sequential, spec: Spec, input_shape: tuple[int, ...] | None = None
-) -> tuple[torch.Tensor, int] | str:
-    """The first weight layer as pictures [n, h, w] and its parameter count, or why it has none.
-
-    An MLP's first linear on a flattened image gives one whole-image template per unit
-    (50 of 28x28 for `mlp`); a CNN's first conv gives its small kernels ([O, k, k], 4
-    of 3x3 for `simple_cnn`). Both are averaged over input channels: for one-channel
-    MNIST that is the weights themselves; for colour, the response to grey.
-    """
-    from torch import nn
-
-    budget = rows(spec, input_shape)
-    index = next((i for i, layer in enumerate(spec.layers) if layer.kind in ("conv", "linear")), None)
-    if index is None:
-        return "the architecture has no conv or linear layer"
-    bad = budget.error
-    if bad is not None and bad.index <= index:
-        return f"layer {bad.index} ({bad.spec}): {bad.error}"
-    row = budget.rows[index]
-    module = model[index]
-    if not isinstance(module, (nn.Conv2d, nn.Linear)):
-        raise ValueError(f"model layer {index} is {type(module).__name__}: was it built from this spec?")
-    weight = module.weight.detach().float().cpu()
-    params = sum(p.numel() for p in module.parameters())
-    if isinstance(module, nn.Conv2d):
-        return weight.mean(1), params
-    flatten = next((i for i in range(index - 1, -1, -1) if spec.layers[i].kind == "flatten"), None)
-    image = budget.rows[flatten].in_shape if flatten is not None else None
-    if image is None or len(image) != 3:
-        return f"layer {index} ({row.spec}) sees flat features, not an image: nothing to draw"
-    if weight.shape[1] != math.prod(image):
-        raise ValueError(f"model layer {index} takes {weight.shape[1]} features, the spec gives it {math.prod(image)}")
-    return weight.reshape(weight.shape[0], *image).mean(1), params
-
-
 # The seed's own example: a 2x2 kernel sliding over a 3x3 image is a 4x9 matrix.
 SEED_EXAMPLE = "conv 1 k2 p0"
+
+
 SEED_INPUT = (1, 3, 3)
 
 
 def seed_matrix(seed: int = 0) -> ConvMatrix:
     """The seed's 4x9 matrix, with the weights of a fresh 2x2 conv under `seed`."""
-    from .architecture.spec import parse_line
+    from ..architecture.spec import parse_line
 
     spec = parse_line(SEED_EXAMPLE, input_shape=SEED_INPUT)
     assert isinstance(spec, Spec), spec
@@ -566,34 +331,3 @@ def matrix_cell(m: ConvMatrix, row: int, col: int, kernel: int) -> MatrixCell:
     if m.local:  # o counted positions too: the weight is (position, o, ci, i, j), the position the row's
         o %= m.out_shape[0]
     return MatrixCell(out, inp, (o, ci, i, j), sum(r.count(index) for r in m.pattern))
-
-
-def model_from(spec: Spec, state_dict: Mapping[str, torch.Tensor] | None = None, seed: int = 0) -> nn.Sequential:
-    """The spec's model in eval mode on the CPU: with these weights, else freshly initialised under `seed`.
-
-    Eval mode for good: views look at it from worker threads, and `activations`
-    restores the mode it found, so two looks at once never leave it training.
-    """
-    import torch
-
-    from .architecture.build import build_model
-    from .architecture.init import initial_model
-
-    if state_dict is None:
-        model = initial_model(spec, seed)
-    else:
-        with torch.device("meta"):  # nothing drawn: the weights are about to be replaced
-            model = build_model(spec)
-        model.to_empty(device="cpu").load_state_dict(dict(state_dict))
-    return model.eval()
-
-
-def confusion_heat(counts: torch.Tensor) -> list[list[float]]:
-    """A confusion matrix's colours, -1..1: each diagonal cell minus its class's recall (blue), each
-    other cell its count over the largest mistake count (red), so the mistakes stand out however few."""
-    rows_ = counts.tolist()
-    worst_count = max((v for i, row in enumerate(rows_) for j, v in enumerate(row) if i != j), default=0) or 1
-    return [
-        [-(v / (sum(row) or 1)) if i == j else v / worst_count for j, v in enumerate(row)]
-        for i, row in enumerate(rows_)
-    ]
