@@ -19,7 +19,9 @@ launches them all at once. What capture asks for, and how this keeps it:
   real steps of the run, not thrown away, and capture records without running, so the
   captured step is replayed at once for its own batch.
 - Dropout's generator is registered with the graph, so each replay draws fresh masks.
-- Capture is "thread_local": the app's UI thread polls the device's memory meanwhile.
+- Capture is "thread_local": the app's UI thread polls the device's memory meanwhile. It
+  runs on the warm-up's side stream, on the data's device (torch's shared capture stream
+  belongs to whichever device was current when it was first made).
 - AMP needs autocast without its weight cache (`cache_enabled=False`) while capturing.
 
 `StaticStep` is the step itself, on any device (the CPU tests check it against the eager
@@ -116,16 +118,19 @@ class GraphStep(StaticStep):
         self.side = torch.cuda.Stream(device=x.device)
 
     def __call__(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        self.index.copy_(index)
-        if self.graph is not None:
-            self.graph.replay()
-        elif self.eager:
-            self.optimizer.zero_grad()
-            self.compute()
-        elif self.warmed < WARMUP_STEPS:
-            self._warm_up()
-        else:
-            self._capture()
+        # The data's device made current: replay, capture and its synchronize act on the current
+        # device, which on cuda:1 is not the data's unless set (in this thread).
+        with torch.cuda.device(self.x.device):
+            self.index.copy_(index)
+            if self.graph is not None:
+                self.graph.replay()
+            elif self.eager:
+                self.optimizer.zero_grad()
+                self.compute()
+            elif self.warmed < WARMUP_STEPS:
+                self._warm_up()
+            else:
+                self._capture()
         return self.loss, self.correct
 
     def _warm_up(self) -> None:
@@ -145,7 +150,7 @@ class GraphStep(StaticStep):
             if self.dropout is not None:
                 graph.register_generator_state(self.dropout)
             self.optimizer.zero_grad()  # gradients made inside the capture live in the graph's pool
-            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, stream=self.side, capture_error_mode="thread_local"):
                 self.compute()
         except Exception as exc:  # noqa: BLE001 - a step that cannot be captured still trains, eagerly
             log.info("CUDA graph capture failed", exc_info=True)
