@@ -61,6 +61,84 @@ def test_the_static_step_trains_as_the_eager_loop_does(small: Dataset) -> None:
     assert not torch.equal(static[0].weight, initial_model(spec, 0)[0].weight)  # it trained
 
 
+class FakeCuda:
+    """torch.cuda's streams and graphs as GraphStep uses them, on the CPU: a log of what ran when.
+
+    A capture runs its body once with `capturing` set (a real one records without running),
+    and a replay runs what was captured: so the log shows each phase of each step.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_capture: bool = False) -> None:
+        self.log: list[str] = []
+        self.registered: list[torch.Generator] = []
+        self.capturing = False
+        fake = self
+
+        class Graph:
+            def register_generator_state(self, generator: torch.Generator) -> None:
+                fake.registered.append(generator)
+                fake.log.append("register")
+
+            def replay(self) -> None:
+                fake.log.append("replay")
+                fake.step.compute()
+
+        @contextlib.contextmanager
+        def graph(g: Graph, stream: object = None, capture_error_mode: str = "global"):
+            assert capture_error_mode == "thread_local" and stream is fake.step.side
+            if fail_capture:
+                raise RuntimeError("operation not permitted when stream is capturing")
+            fake.capturing = True
+            yield
+            fake.capturing = False
+
+        stream = type("Stream", (), {"wait_stream": lambda self, other: None})
+        monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+        monkeypatch.setattr(torch.cuda, "graph", graph)
+        monkeypatch.setattr(torch.cuda, "Stream", lambda device=None: stream())
+        monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+        monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: stream())
+        monkeypatch.setattr(torch.cuda, "device", lambda device: contextlib.nullcontext())
+
+    def watch(self, step: graphs.GraphStep) -> graphs.GraphStep:
+        self.step = step
+        compute = step.compute
+
+        def logged() -> None:
+            if self.log[-1:] != ["replay"]:
+                self.log.append("capture" if self.capturing else "eager")
+            compute()
+
+        step.compute = logged
+        return step
+
+
+def graph_step(data: Dataset, fake: FakeCuda, dropout: torch.Generator | None, notes: list[str]):
+    model = initial_model(preset("linear"), 0)
+    optimizer = optimizers.make("adam", model.parameters(), torch.device("cpu"), 3e-3)
+    no_amp = contextlib.nullcontext()
+    return fake.watch(graphs.GraphStep(model, optimizer, data.x_train, data.y_train, 64, no_amp, dropout, notes.append))
+
+
+def test_the_graph_step_warms_up_captures_once_and_replays(small: Dataset, monkeypatch) -> None:
+    fake, notes, dropout = FakeCuda(monkeypatch), [], torch.Generator()
+    step = graph_step(small, fake, dropout, notes)
+    for i in range(6):
+        step(torch.arange(i * 64, (i + 1) * 64))
+    warm = ["eager"] * graphs.WARMUP_STEPS
+    assert fake.log == [*warm, "register", "capture", "replay", "replay", "replay"] and not notes
+    assert fake.registered == [dropout]  # registered before the capture, so replays draw new masks
+
+
+def test_a_failed_capture_leaves_every_later_step_eager_with_one_note(small: Dataset, monkeypatch) -> None:
+    fake, notes = FakeCuda(monkeypatch, fail_capture=True), []
+    step = graph_step(small, fake, None, notes)
+    for i in range(6):
+        loss, _ = step(torch.arange(i * 64, (i + 1) * 64))
+    assert fake.log == ["eager"] * 6 and torch.isfinite(loss)
+    assert notes == ["cuda graphs unavailable (operation not permitted when stream is capturing); eager steps"]
+
+
 def test_cuda_graphs_are_ignored_on_the_cpu_with_a_note(small: Dataset) -> None:
     """As --amp and --compile: a run set up on a GPU box still trains elsewhere, eagerly, saying so."""
     config = TrainConfig(epochs=1, batch_size=64, device="cpu", seed=0, weights_every=0)
