@@ -208,6 +208,8 @@ def table(report: dict[str, Any]) -> str:
     """The short table printed last: each step's status, the epoch times by mode, the floors."""
     steps = report["steps"]
     lines = [f"{report['env'].get('device', '?')}  torch {report['env'].get('torch', '?')}  {report['finished']}"]
+    if report["env"].get("missing_wheels"):
+        lines.append(f"missing (carry them): {' '.join(report['env']['missing_wheels'])}")
     lines.append("step            status    seconds")
     lines += [f"{name:<15} {s['status']:<9} {s['seconds']:>7}" for name, s in steps.items()]
     lines.append("ms per 60k epoch   eager  graphs     amp compile")
@@ -237,7 +239,14 @@ def env_child(device: str) -> dict[str, Any]:
     from tui_cnn.training.devices import device_name, pick, stats
 
     where = pick(device)
+    missing = []
+    for name in CARRY:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
     found: dict[str, Any] = {
+        "missing_wheels": missing,  # not carried and not on the box: the steps that need them will fail
         "python": platform.python_version(),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
