@@ -94,7 +94,8 @@ def plan(args: argparse.Namespace, out: Path) -> list[Step]:
     app = [py, str(BENCH / "app_overhead.py"), "--device", dev, "--repeat", "1", "--long-epochs", "0"]
     app += ["--epochs", "2" if quick else "10", "--key-every", "0.5"]
     tests = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml", str(out / "pytest.xml")]
-    tests += ["tests/test_graphs.py", "tests/test_devices.py"] if quick else []
+    # The whole suite but this script's own tests (they run it on the CPU: no use on the GPU's time).
+    tests += ["tests/test_graphs.py", "tests/test_devices.py"] if quick else ["--ignore", "tests/test_gpu_suite.py"]
     shot = [py, str(Path(__file__).resolve()), str(out), "--device", dev, "--child", "screenshot"]
     env = [py, str(Path(__file__).resolve()), str(out), "--device", dev, "--child", "env"]
     s = 0.5 if quick else 1.0  # the quick limits are for a 2-core CPU, the others for a GPU box

@@ -51,6 +51,7 @@ def test_the_plan_runs_the_benchmarks_first_and_compile_last() -> None:
     full = dict(zip(names, lines, strict=True))
     assert "--train-size 60000 --epochs 3 --batch-sizes 64,512 --cuda-graphs" in full["epochs-graphs"]
     assert "--members 1 8 64 256" in full["group"] and "--device cuda" in full["app"]
+    assert full["tests"].endswith("--ignore tests/test_gpu_suite.py")  # the whole suite, less this one
     quick = dict(zip(names, dry_run("--quick", "--device", "cpu"), strict=True))
     assert "--train-size 4000" in quick["epochs-eager"] and "--device cpu" in quick["group"]
 
