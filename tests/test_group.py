@@ -226,3 +226,24 @@ def test_stacked_state_has_the_solo_models_keys() -> None:
         state = group_module.member_state(model, k)
         assert {n: t.shape for n, t in state.items()} == {n: t.shape for n, t in solo.state_dict().items()}
         assert all(torch.equal(state[n], t) for n, t in solo.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_members_match_their_solo_runs_when_the_private_kernels_are_broken(
+    tiny: Dataset, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private fused kernel that raises is found out once; the group steps with public ops, as the solo runs do."""
+
+    def broken(*args, **kwargs) -> None:
+        raise RuntimeError("no such kernel on this build")
+
+    monkeypatch.setattr(optimizers, "_choices", {})
+    monkeypatch.setattr(torch, "_fused_adamw_" if name == "adamw" else f"_fused_{name}_", broken)
+    spec = preset("simple_cnn")
+    lr = 0.05 if name == "sgd" else 3e-3
+    members = configs((0, lr), (1, lr / 2), optimizer=name, weight_decay=0.01)
+    ended, _ = run_group(spec, tiny, members)
+    for config, member in zip(members, ended, strict=True):
+        solo = Trainer(spec, tiny, config).run()
+        assert member.status == solo.status == "finished"
+        assert_same_weights(solo.state_dict, member.state_dict)

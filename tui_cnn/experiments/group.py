@@ -244,10 +244,15 @@ class _GroupOptimizer:
     on the live members' slices, one call per learning rate, so a member that diverged just
     leaves the lists and the others are stepped exactly as alone. The kernels are elementwise:
     both ways give the same numbers.
+
+    The kernels are private torch API: where `optimizers.check` finds them unusable (missing,
+    raising or wrong on this torch), each live member's slices are stepped with public tensor
+    ops instead, torch.optim's formulas one member at a time: slower, the same numbers.
     """
 
     def __init__(self, name: str, params: list[torch.Tensor], lrs: Sequence[float], weight_decay: float) -> None:
         self.name, self.lrs, self.weight_decay = name, list(lrs), weight_decay
+        self.private = bool(params) and optimizers.check(name, params[0].device)[0] == "private"
         self.params = [p for p in params if p.requires_grad]
         self.live = set(range(len(self.lrs)))
         members = range(len(self.lrs))
@@ -275,7 +280,9 @@ class _GroupOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        if len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
+        if not self.private:
+            self._public_step(grads)
+        elif len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
             if self.name == "sgd":
                 self._sgd(self.lrs[0], self._state["params"], grads, self._state["buffers"])
             else:
@@ -298,6 +305,40 @@ class _GroupOptimizer:
                     self._adam(lr, views["params"], member_grads, views["avgs"], views["sqs"], steps)
         if self.name == "sgd":
             self._first = False
+
+    def _public_step(self, grads: list[torch.Tensor | None]) -> None:
+        """Each live member's slices stepped as torch.optim's Adam, AdamW or SGD (momentum) would step them."""
+        beta1, beta2 = optimizers.BETAS
+        for k in sorted(self.live):
+            lr, wd = self.lrs[k], self.weight_decay
+            views = {key: self._views[key][k] for key in self._views}
+            if self.name != "sgd":
+                for step in self._steps[k]:
+                    step.add_(1)
+            for i, param in enumerate(views["params"]):
+                grad = grads[i]
+                if grad is None:
+                    continue
+                grad = grad[k]
+                if self.name == "sgd":
+                    grad = grad.add(param, alpha=wd) if wd else grad
+                    buffer = views["buffers"][i]
+                    if self._first:
+                        buffer.copy_(grad)
+                    else:
+                        buffer.mul_(optimizers.MOMENTUM).add_(grad)
+                    param.add_(buffer, alpha=-lr)
+                    continue
+                if self.name == "adamw":
+                    param.mul_(1 - lr * wd)
+                elif wd:
+                    grad = grad.add(param, alpha=wd)
+                t = float(self._steps[k][i])
+                avg, sq = views["avgs"][i], views["sqs"][i]
+                avg.lerp_(grad, 1 - beta1)
+                sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (sq.sqrt() / math.sqrt(1 - beta2**t)).add_(optimizers.EPS)
+                param.addcdiv_(avg, denom, value=-lr / (1 - beta1**t))
 
     def _adam(self, lr: float, params: list, grads: list, avgs: list, sqs: list, steps: list) -> None:
         self.kernel(
