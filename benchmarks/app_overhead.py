@@ -2,6 +2,7 @@
 
     python benchmarks/app_overhead.py                    # simple_cnn, mnist-5k, 20 epochs, batch 64, 3 rounds
     python benchmarks/app_overhead.py --long-epochs 0    # without the 200-epoch memory runs
+    python benchmarks/app_overhead.py --device cuda      # both sides training on the GPU
 
 Every measurement is its own process, so its resident memory and torch's thread pool
 are its own, and each round runs headless, the app watched and the app with keys one
@@ -55,7 +56,7 @@ def rss_mb() -> float:
 def config(args: argparse.Namespace) -> Any:
     from tui_cnn.training.config import TrainConfig
 
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device)
 
 
 def stored(runs: str, run_id: str | None) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def child(args: argparse.Namespace) -> None:
 
 def spawn(kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: int, key_every: float = 0) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arch", arch]
-    cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch)]
+    cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch), "--device", args.device]
     cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick)]
     if args.app_threads is not None:
         cmd += ["--app-threads", str(args.app_threads)]
@@ -220,6 +221,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist-5k")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="where both sides train: cpu, cuda, ...")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of headless, app watched, app with keys")
     parser.add_argument("--key-every", type=float, default=KEY_EVERY, help="seconds between key presses")
     parser.add_argument("--lag-tick", type=float, default=LAG_TICK, help="the lag timer's interval in seconds")
@@ -243,6 +245,7 @@ def main() -> None:
     figures: dict[str, Any] = {
         "benchmark": "app_overhead",
         "arch": args.arch,
+        "device": args.device,
         "dataset": args.dataset,
         "epochs": args.epochs,
         "batch_size": args.batch_size,

@@ -73,6 +73,7 @@ def train_options(f: Callable) -> Callable:
         click.option("--device", default="auto", show_default=True, help="auto (cuda, mps, cpu), cuda, mps, cpu"),
         click.option("--amp", is_flag=True, help="bf16 autocast (CUDA; ignored with a notice on the CPU)"),
         click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (CUDA)"),
+        click.option("--cuda-graphs", is_flag=True, help="replay each training step as one captured CUDA graph (CUDA)"),
         click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store"),
         click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache"),
     ]
@@ -94,6 +95,7 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
         device=opts["device"],
         amp=opts["amp"],
         compile=opts["compile_"],
+        cuda_graphs=opts["cuda_graphs"],
     )
     problem = config.validate()
     if problem:

@@ -120,15 +120,43 @@ def _util(index: int) -> float | None:
         return None
 
 
+def _nvml_total(index: int) -> int | None:
+    """The card's memory in bytes from NVML (no CUDA call, so none from the UI thread), or None."""
+    handle = _nvml_handle(index)
+    if handle is None:
+        return None
+    try:
+        import pynvml
+
+        return int(pynvml.nvmlDeviceGetMemoryInfo(handle).total)
+    except Exception:  # noqa: BLE001 - unknown, and the caller asks CUDA instead
+        return None
+
+
 def stats(device: torch.device | str) -> DeviceStats:
-    """Memory and utilisation now; fields the platform cannot tell cheaply are None."""
+    """Memory and utilisation now; fields the platform cannot tell cheaply are None.
+
+    On CUDA the memory used is this process's allocator (what the run holds, not the other
+    processes on the card); the total and the utilisation come from NVML when nvidia-ml-py is
+    installed (the `gpu` extra), else the total from CUDA and no utilisation.
+    """
     device = torch.device(device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
-        _, total = torch.cuda.mem_get_info(index)
+        total = _nvml_total(index) or torch.cuda.mem_get_info(index)[1]
         used = torch.cuda.memory_reserved(index)
         return DeviceStats(torch.cuda.get_device_name(index), "cuda", used, total, _util(index))
     if device.type == "mps":
         used = torch.mps.current_allocated_memory() if hasattr(torch, "mps") else None
         return DeviceStats("Apple MPS", "mps", used, None, None)
     return DeviceStats(device_name(device), "cpu", _rss(), None, None)
+
+
+def usage_line(s: DeviceStats) -> str:
+    """The Training pane's line for a GPU while it trains: "mem 3.0/80.0 GiB  util 55%", or what is known."""
+    parts = []
+    if s.mem_used is not None and s.mem_total:
+        parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
+    if s.util is not None:
+        parts.append(f"util {s.util:.0f}%")
+    return "  ".join(parts)

@@ -477,15 +477,9 @@ class TrainingPane(Vertical, can_focus=True):
         """Memory and utilisation of the GPU, once a second while a run is going (cheap NVML reads)."""
         if not self.running or self._device is None:
             return
-        from ...training.devices import stats
+        from ...training.devices import stats, usage_line
 
-        s = stats(self._device)
-        parts = []
-        if s.mem_used is not None and s.mem_total:
-            parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
-        if s.util is not None:
-            parts.append(f"util {s.util:.0f}%")
-        self._gpu = "  ".join(parts)
+        self._gpu = usage_line(stats(self._device))
         self._redraw_head()
 
     def _redraw_progress(self) -> None:
