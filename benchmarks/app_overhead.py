@@ -23,6 +23,15 @@ after the other, so a busy machine slows all alike; the figures are medians.
 
 samples/s is the trainer's own figure (training time only, as stored in the runs
 store), the same for all. Prints one JSON line.
+
+The slow box (`--slow`, a busy fraction, 0.5 if given alone): every measurement,
+headless and app alike, shares its CPUs with one competitor process per CPU that spins for
+that fraction of each 10 ms and sleeps the rest, as a noisy neighbour or a small
+cloud box's stolen time would. On one core (`taskset -c 1 python ...`) at 0.5 the
+measured process gets about three quarters of the core, in slices the kernel's
+scheduler hands out, which stretches both the steps and the UI's work. The CPUs are
+whatever the process is allowed (`taskset` narrows them; torch's default thread
+count follows).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from typing import Any
 
 LAG_TICK = 0.01  # seconds: the timer whose delay measures the event loop's lag
 KEY_EVERY = 0.5  # seconds between key presses while training
+BURN_PERIOD = 0.01  # seconds: one on-off cycle of the --slow competitor
 SAMPLE_EVERY = 0.05  # seconds between the benchmark's own looks at the app (memory, epochs)
 RSS_AT = 10  # the long run's early epoch, compared with its last
 
@@ -170,7 +180,19 @@ async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
     }
 
 
+def burn(busy: float) -> None:
+    """The --slow competitor: spin for `busy` of every BURN_PERIOD, sleep the rest, until killed."""
+    while True:
+        until = time.perf_counter() + busy * BURN_PERIOD
+        while time.perf_counter() < until:
+            pass
+        time.sleep((1 - busy) * BURN_PERIOD)
+
+
 def child(args: argparse.Namespace) -> None:
+    if args.child == "burn":
+        burn(args.slow)
+        return
     with tempfile.TemporaryDirectory() as runs:
         result = headless(args, runs) if args.child == "headless" else asyncio.run(in_app(args, runs))
     print(json.dumps(result))
@@ -185,7 +207,15 @@ def spawn(kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: in
     cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick)]
     if args.app_threads is not None:
         cmd += ["--app-threads", str(args.app_threads)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    burner = [sys.executable, str(Path(__file__).resolve()), "--child", "burn", "--slow", str(args.slow)]
+    # One competitor per allowed CPU, each inheriting this process's CPUs (taskset).
+    competitors = [subprocess.Popen(burner) for _ in os.sched_getaffinity(0)] if args.slow else []
+    try:
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    finally:
+        for competitor in competitors:
+            competitor.kill()
+            competitor.wait()
     result = json.loads(out.strip().splitlines()[-1])
     if result["status"] != "finished":
         raise SystemExit(f"{kind} run did not finish: {result}")
@@ -227,7 +257,15 @@ def main() -> None:
     parser.add_argument("--long-epochs", type=int, default=200, help="epochs of the memory run (0: skip)")
     parser.add_argument("--long-batch-size", type=int, default=512)
     parser.add_argument("--app-threads", type=int, help="torch threads in the app (default: its own; 0: torch's)")
-    parser.add_argument("--child", choices=("headless", "app"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--slow",
+        type=float,
+        nargs="?",
+        const=0.5,
+        default=0.0,
+        help="emulate a slow box: a competitor busy this fraction of the time on the same CPUs (alone: 0.5)",
+    )
+    parser.add_argument("--child", choices=("headless", "app", "burn"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -247,6 +285,8 @@ def main() -> None:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "repeat": args.repeat,
+        "cpus": len(os.sched_getaffinity(0)),
+        "slow_busy": args.slow,
         "headless_samples_per_s": round(speed["headless"]),
         "app_samples_per_s": round(speed["app"]),
         "app_vs_headless": round(speed["app"] / speed["headless"], 3),
@@ -258,6 +298,7 @@ def main() -> None:
         "lag_ms_max": round(max(lags), 2),
         "lag_ticks": len(lags),
         "key_ms_median": round(statistics.median(keys), 2),
+        "key_ms_p95": round(pct(keys, 0.95), 2),
         "key_ms_max": round(max(keys), 2),
         "keys": len(keys),
         "ui_cpu_share_median": round(statistics.median(r["ui_cpu_share"] for r in runs["app"]), 3),

@@ -46,6 +46,7 @@ from ..messages import (
 from ..widgets.chart import Series, y_range
 from ..widgets.curves import CurveChart
 from ..widgets.info import Info
+from .focus import RestyleAloneOnFocus
 
 if TYPE_CHECKING:
     from ...training.config import TrainConfig
@@ -89,7 +90,7 @@ def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, An
     )
 
 
-class TrainingPane(Vertical, can_focus=True):
+class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     """Dataset, device, hyper-parameters, epoch and step progress, loss and accuracy curves."""
 
     BINDINGS = [
