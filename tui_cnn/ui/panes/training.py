@@ -319,8 +319,9 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         try:
             from ...experiments.run import Run
             from ...store.runs import RunStore
-            from ...training.devices import set_torch_threads
+            from ...training.devices import lower_thread_priority, set_torch_threads
 
+            lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
             if self.torch_threads:
                 set_torch_threads(self.torch_threads)
             store = RunStore.open(self.runs_dir)
