@@ -241,6 +241,7 @@ class MainScreen(Screen):
         self._mark_current(index)
         # Now, not after a refresh as widget.focus() would: the very next key press must reach the pane.
         self.set_focus(self._focus_target(index))
+        self.query_one(Footer).show_kept()  # its keys in this frame: one layout and paint, not two
 
     def action_cycle(self, step: int) -> None:
         self.action_pane((self.current + step) % len(PANE_IDS))
