@@ -86,9 +86,8 @@ def lower_thread_priority(nice: int = TRAINING_NICE) -> bool:
     """Lower the calling thread's CPU priority by `nice` (Linux, where priority is per thread).
 
     The app's UI thread then runs as soon as it has work (a key, a paint) and the training
-    thread takes every cycle the UI leaves: the same throughput, without waiting for the
-    scheduler to get round to the UI. Measured on one core of a 2-core EPYC under a half-core
-    quota (benchmarks/app_overhead.py --slow), key-to-paint p95 fell from 299 ms to ... ms.
+    thread takes every cycle the UI leaves: the same work done, without a key waiting for
+    the scheduler to get round to the UI (benchmarks/app_overhead.py, on one core and `--slow`).
     Returns whether the priority was lowered (False elsewhere, or where it may not be).
     """
     if not sys.platform.startswith("linux"):
