@@ -74,3 +74,25 @@ async def test_the_footer_builds_each_set_of_keys_once_and_shows_the_focused_pan
         shown = [k.key for k in footer.query(FooterKey) if k.display and k.parent.display]
         assert shown == ["g", "q", "question_mark", "ctrl+p"]
     assert built == []
+
+
+async def test_a_pane_switch_repaints_what_changed_not_the_whole_screen(tmp_path: Path, monkeypatch) -> None:
+    from textual._compositor import Compositor
+
+    app = apps.make_app(tmp_path)
+    full: list[int] = []
+    render_full_update = Compositor.render_full_update
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
+        full.append(1)
+        return render_full_update(self, *args, **kwargs)
+
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2", "3")
+        await pilot.pause()
+        monkeypatch.setattr(Compositor, "render_full_update", counted)
+        for key in SWITCHES:
+            await pilot.press(key)
+            await pilot.pause()
+        assert isinstance(app.focused, TrainingPane)
+    assert full == []
