@@ -22,6 +22,17 @@ WIDE = (120, 40)
 SWITCHES = "2323"  # Budget, Training, Budget, Training
 
 
+async def switch_panes(pilot, monkeypatch, cls: type, name: str, counted) -> None:  # noqa: ANN001
+    """Settle after one switch each way (the footer's key sets built), then count while switching."""
+    await pilot.press("2", "3")
+    await pilot.pause()
+    monkeypatch.setattr(cls, name, counted)
+    for key in SWITCHES:
+        await pilot.press(key)
+        await pilot.pause()
+    assert isinstance(pilot.app.focused, TrainingPane)
+
+
 async def test_a_pane_switch_restyles_the_two_panes_not_their_widgets(tmp_path: Path, monkeypatch) -> None:
     app = apps.make_app(tmp_path)
     restyled: list[str] = []
@@ -33,13 +44,7 @@ async def test_a_pane_switch_restyles_the_two_panes_not_their_widgets(tmp_path: 
         return update_nodes(self, nodes, animate)
 
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("2", "3")
-        await pilot.pause()
-        monkeypatch.setattr(Stylesheet, "update_nodes", counted)
-        for key in SWITCHES:
-            await pilot.press(key)
-            await pilot.pause()
-        assert isinstance(app.focused, TrainingPane)
+        await switch_panes(pilot, monkeypatch, Stylesheet, "update_nodes", counted)
         assert app.main.query_one("#training").has_class("current")
         assert not app.main.query_one("#budget").has_class("current")
     # Per switch: the two panes (their class), the two panes again (their focus), the widget
@@ -58,15 +63,9 @@ async def test_the_footer_builds_each_set_of_keys_once_and_shows_the_focused_pan
         init(self, key, *args, **kwargs)
 
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("2", "3")
-        await pilot.pause()
-        monkeypatch.setattr(FooterKey, "__init__", counted)
-        for key in SWITCHES:
-            await pilot.press(key)
-            await pilot.pause()
+        await switch_panes(pilot, monkeypatch, FooterKey, "__init__", counted)
         footer = app.main.query_one(Footer)
         shown = [k.key for k in footer.query(FooterKey) if k.display and k.parent.display]
-        assert isinstance(app.focused, TrainingPane)
         assert shown == ["t", "space", "x", "h", "q", "question_mark", "ctrl+p"]
         await pilot.press("2")
         await pilot.pause()
@@ -88,11 +87,5 @@ async def test_a_pane_switch_repaints_what_changed_not_the_whole_screen(tmp_path
         return render_full_update(self, *args, **kwargs)
 
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("2", "3")
-        await pilot.pause()
-        monkeypatch.setattr(Compositor, "render_full_update", counted)
-        for key in SWITCHES:
-            await pilot.press(key)
-            await pilot.pause()
-        assert isinstance(app.focused, TrainingPane)
+        await switch_panes(pilot, monkeypatch, Compositor, "render_full_update", counted)
     assert full == []
