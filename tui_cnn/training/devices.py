@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -75,6 +77,27 @@ def set_torch_threads(n: int | None) -> None:
     """Size torch's intra-op pool (None leaves it), so the UI keeps a core on small machines."""
     if n is not None:
         torch.set_num_threads(max(1, int(n)))
+
+
+TRAINING_NICE = 10  # the app's training thread: the UI thread outweighs it about 10 to 1 when both want the CPU
+
+
+def lower_thread_priority(nice: int = TRAINING_NICE) -> bool:
+    """Lower the calling thread's CPU priority by `nice` (Linux, where priority is per thread).
+
+    The app's UI thread then runs as soon as it has work (a key, a paint) and the training
+    thread takes every cycle the UI leaves: the same work done, without a key waiting for
+    the scheduler to get round to the UI (benchmarks/app_overhead.py, on one core and `--slow`).
+    Returns whether the priority was lowered (False elsewhere, or where it may not be).
+    """
+    if not sys.platform.startswith("linux"):
+        return False  # macOS and the BSDs apply it to the whole process
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except OSError:
+        return False
+    return True
 
 
 def _rss() -> int | None:
