@@ -216,6 +216,9 @@ class MainScreen(Screen):
             seed=training.config.seed,
             latest_run_id=training.run_id if training.state not in RUNNING else None,
             weights=self.trained_weights,
+            config=training.config,
+            seeds=training.seeds,
+            torch_threads=training.torch_threads,
         )
 
     def trained_weights(self) -> WeightSnapshot | None:
