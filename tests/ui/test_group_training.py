@@ -68,15 +68,15 @@ async def test_a_group_trains_every_seed_into_the_store_and_draws_their_mean_and
         assert sorted(r.seed for r in runs) == [0, 1, 2]
         accs = [r.final_val_acc for r in runs]
         assert epoch.val_acc == pytest.approx(statistics.fmean(accs))  # the curve is the members' mean
-        assert (val_acc.low, val_acc.high) == (pytest.approx(min(accs)), pytest.approx(max(accs)))
+        assert (val_acc.min, val_acc.max) == (pytest.approx(min(accs)), pytest.approx(max(accs)))
         losses = [store.metrics(r.run_id)[-1].val_loss for r in runs]
-        assert (val_loss.low, val_loss.high) == (pytest.approx(min(losses)), pytest.approx(max(losses)))
+        assert (val_loss.min, val_loss.max) == (pytest.approx(min(losses)), pytest.approx(max(losses)))
     finally:
         store.close()
     assert len(bands) == len(steps) > 0 and all(
-        b[0].low <= s.loss <= b[0].high for s, b in zip(steps, bands, strict=True)
+        b[0].min <= s.loss <= b[0].max for s, b in zip(steps, bands, strict=True)
     )
-    assert train_series.band is not None and list(train_series.band[0]) == [b[0].low for b in bands]
+    assert train_series.band is not None and list(train_series.band[0]) == [b[0].min for b in bands]
 
 
 async def test_pause_holds_the_group_and_stop_ends_every_member_interrupted(tmp_path: Path) -> None:

@@ -139,6 +139,20 @@ async def test_t_trains_the_ladder_and_each_rung_fills_in_as_it_is_stored(
     assert stored is not None and stored.rungs == screen.results and stored.sweep_id == screen.sweep_id
 
 
+async def test_the_ladder_is_in_the_palette_and_the_help(tmp_path: Path) -> None:
+    from tui_cnn.ui.screens.help import HelpScreen
+
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("ctrl+p", *"The ladder", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LadderScreen)
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        lines = apps.help_text(app).splitlines()
+        assert any(line.split()[:1] == ["l"] and "The ladder" in line for line in lines)
+
+
 def test_ladder_snapshot(snap_compare, tmp_path: Path, runs_dir: Path) -> None:
     async def run_before(pilot) -> None:
         await pilot.press("l")

@@ -1,9 +1,9 @@
-"""A group's progress as one run's: its members' events folded into the mean, with the spread as a band.
+"""A group's progress as one run's: its members' events folded into their mean, with their spread for a band.
 
 A group's members report the same steps and epochs (they train in one step), so once every
 live member has reported a step, the group has a step: the members' mean loss and accuracy,
-and their min..max. The app's Training pane draws a group this way; the CLI's sweep bars take
-the members' means too. Pure: events in, events out, no torch.
+and their spread (`store.groups.Spread`; the app's Training pane draws its min..max as a
+band). Pure: events in, events out, no torch.
 """
 
 from __future__ import annotations
@@ -12,33 +12,22 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..store.groups import Spread, spread
 from ..training.events import Ended, EpochEnd, Event, Started, Step, Weights
-
-
-@dataclass(frozen=True)
-class Band:
-    """A metric's lowest and highest value among the members at one point of the curve."""
-
-    low: float
-    high: float
-
-
-def band(values: Sequence[float]) -> Band:
-    return Band(min(values), max(values))
 
 
 @dataclass(frozen=True)
 class GroupStep:
     step: Step  # the members' mean loss and accuracy; their samples/s summed
-    loss: Band
-    acc: Band
+    loss: Spread
+    acc: Spread
 
 
 @dataclass(frozen=True)
 class GroupEpoch:
     epoch: EpochEnd  # the members' means
-    val_loss: Band
-    val_acc: Band
+    val_loss: Spread
+    val_acc: Spread
 
 
 @dataclass(frozen=True)
@@ -105,7 +94,7 @@ class GroupProgress:
                 acc=_mean([s.acc for s in steps]),
                 samples_per_s=sum(s.samples_per_s for s in steps),
             )
-            out.append(GroupStep(mean, band([s.loss for s in steps]), band([s.acc for s in steps])))
+            out.append(GroupStep(mean, spread([s.loss for s in steps]), spread([s.acc for s in steps])))
         for number in sorted(self._epochs):
             got = self._epochs[number]
             if len(got) < live and live > 0:
@@ -120,7 +109,7 @@ class GroupProgress:
                 val_acc=_mean([e.val_acc for e in epochs]),
                 samples_per_s=sum(e.samples_per_s for e in epochs),
             )
-            out.append(GroupEpoch(mean, band([e.val_loss for e in epochs]), band([e.val_acc for e in epochs])))
+            out.append(GroupEpoch(mean, spread([e.val_loss for e in epochs]), spread([e.val_acc for e in epochs])))
         if live == 0 and not self._done:
             self._done = True
             out.append(self._group_ended())

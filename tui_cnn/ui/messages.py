@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from ..experiments.group_progress import Band
+    from ..store.groups import Spread
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class RunStep(Message):
 
     event: Step
     history: tuple[Step, ...]
-    bands: tuple[tuple[Band, Band], ...] = ()
+    bands: tuple[tuple[Spread, Spread], ...] = ()
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunStep)
@@ -73,7 +73,7 @@ class RunStep(Message):
 @dataclass
 class RunEpoch(Message):
     event: EpochEnd
-    bands: tuple[Band, Band] | None = None  # a group's (val loss, val acc) min..max over its members
+    bands: tuple[Spread, Spread] | None = None  # a group's (val loss, val acc) min..max over its members
 
 
 @dataclass

@@ -50,7 +50,7 @@ from ..widgets.curves import CurveChart
 from ..widgets.info import Info
 
 if TYPE_CHECKING:
-    from ...experiments.group_progress import Band
+    from ...store.groups import Spread
     from ...training.config import TrainConfig
     from ..options import AppOptions
 
@@ -120,8 +120,8 @@ class TrainingPane(Vertical, can_focus=True):
         self.steps: tuple[Step, ...] = ()
         self.seeds = 1  # above 1: a start trains a seed group (seed, seed + 1, ...)
         self.group = 1  # the members of the run shown (1: a solo run)
-        self.step_bands: tuple[tuple[Band, Band], ...] = ()  # a group's (loss, acc) min..max a step
-        self.epoch_bands: deque[tuple[Band, Band]] = deque(maxlen=HISTORY)  # and (val loss, val acc) an epoch
+        self.step_bands: tuple[tuple[Spread, Spread], ...] = ()  # a group's (loss, acc) min..max a step
+        self.epoch_bands: deque[tuple[Spread, Spread]] = deque(maxlen=HISTORY)  # and (val loss, val acc) an epoch
         self._run: Any = None
         self._stop_requested = False
         self._worker: Worker | None = None
@@ -370,7 +370,7 @@ class TrainingPane(Vertical, can_focus=True):
             configs = [dataclasses.replace(config, seed=config.seed + k) for k in range(seeds)]
             progress = GroupProgress([c.seed for c in configs])
             history: deque[Step] = deque(maxlen=HISTORY)
-            bands: deque[tuple[Band, Band]] = deque(maxlen=HISTORY)
+            bands: deque[tuple[Spread, Spread]] = deque(maxlen=HISTORY)
 
             def on_event(member: int, event: Any) -> None:
                 for out in progress.add(member, event):
@@ -606,12 +606,12 @@ class TrainingPane(Vertical, can_focus=True):
 
         def spread(bands: list | tuple, k: int) -> tuple[list[float], list[float]] | None:
             """A group's band of metric k (0 loss, 1 acc): the members' lows and highs."""
-            return ([b[k].low for b in bands], [b[k].high for b in bands]) if bands else None
+            return ([b[k].min for b in bands], [b[k].max for b in bands]) if bands else None
 
         losses = [s.loss for s in self.steps] + [e.val_loss for e in self.epochs]
         accs = [s.acc for s in self.steps] + [e.val_acc for e in self.epochs]
-        losses += [v for b in step_bands for v in (b[0].low, b[0].high)]
-        losses += [v for b in epoch_bands for v in (b[0].low, b[0].high)]
+        losses += [v for b in step_bands for v in (b[0].min, b[0].max)]
+        losses += [v for b in epoch_bands for v in (b[0].min, b[0].max)]
         self.query_one("#loss-chart", CurveChart).plot(
             (
                 Series(xs, [s.loss for s in self.steps], TRAIN_COLOR, "train", spread(step_bands, 0)),
