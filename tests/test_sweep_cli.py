@@ -71,7 +71,8 @@ def test_runs_folds_groups_and_all_unfolds_them(swept: tuple[Path, dict]) -> Non
     assert folded.exit_code == 0, folded.output
     for group in data["groups"]:
         assert group["group_id"] in folded.stdout
-    assert "(n 2)" in folded.stdout and "linear x2" in folded.stdout
+        assert f"{group['val_acc_mean'] * 100:.1f}±{group['val_acc_sd'] * 100:.1f}" in folded.stdout
+    assert "linear x2" in folded.stdout
     assert not any(r["run_id"] in folded.stdout for r in data["runs"])
     unfolded = invoke("runs", "--runs-dir", str(root), "--all")
     assert all(r["run_id"] in unfolded.stdout for r in data["runs"])

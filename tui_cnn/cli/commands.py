@@ -298,12 +298,12 @@ def _exit_code(status: str) -> int:
 
 
 def seed_options(f: Callable) -> Callable:
-    """--seeds N | --seed-list 0,3,7: the seeds of every group (`sweep`, `compare`, `ladder`, `probe permute`)."""
+    """--seeds N | --seed-list 0,3,7: the seeds of every group (`sweep`, `ladder`, `probe permute`)."""
     f = click.option("--seed-list", metavar="0,3,7", help="these seeds instead of --seeds")(f)
     return click.option("--seeds", "n_seeds", type=int, metavar="N", help="N seeds, from --seed up")(f)
 
 
-def _seeds(opts: dict[str, Any], default: int = 1) -> list[int]:
+def _seeds(opts: dict[str, Any], default: int = 3) -> list[int]:
     """The group's seeds from --seeds N (from --seed up) or --seed-list; BadInput for both, none or repeats."""
     n, listed = opts.pop("n_seeds", None), opts.pop("seed_list", None)
     if n is not None and listed is not None:

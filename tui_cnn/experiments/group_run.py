@@ -24,7 +24,8 @@ from ..training.config import TrainConfig
 from ..training.data import Dataset
 from ..training.events import Ended, Event, Started
 from ..training.trainer import Controls
-from .group import GroupTrainer, MemberCallback, split
+from .group import GroupTrainer, MemberCallback, check_configs, split
+from .run import run_json
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class GroupRun(Controls):
         data_dir: Path | str | None = None,
         sweep_id: str | None = None,
     ) -> None:
+        problem = check_configs(configs)
+        if problem:
+            raise ValueError(problem)
         Controls.__init__(self)
         self.spec, self.configs, self.store = spec, list(configs), store
         self.arch = arch or (spec.name if spec.name != "custom" else spec.line())
@@ -86,9 +90,9 @@ class GroupRun(Controls):
     def run(self) -> list[Ended]:
         """Train every sub-group in turn; every member's `Ended`, in member order. Never raises for a training fault."""
         began = time.perf_counter()
-        first = self.configs[0] if self.configs else None
+        first = self.configs[0]
         parts: list[list[int]] = [list(range(len(self.configs)))]
-        if first is not None and isinstance(self._dataset, Dataset):
+        if isinstance(self._dataset, Dataset):
             spec = dataclasses.replace(self.spec, input_shape=self._dataset.input_shape)
             batch = min(first.batch_size, len(self._dataset.x_train))
             sub, self.notice = split(self.configs, spec, batch, self._dataset.device)
@@ -140,26 +144,10 @@ class GroupRun(Controls):
         for k, (config, recorder) in enumerate(zip(self.configs, self.recorders, strict=True)):
             ended, started = self.ended[k], self.started[k]
             assert ended is not None
-            out.append(
-                {
-                    "run_id": recorder.run_id if started else None,
-                    "arch": self.arch,
-                    "params": params,
-                    "dataset": started.dataset if started else None,
-                    "epochs": ended.epochs_done,
-                    "train_loss": ended.train_loss,
-                    "val_acc": ended.final_val_acc,
-                    "best_val_acc": ended.best_val_acc,
-                    "seconds": round(ended.seconds, 3),
-                    "samples_per_s": round(ended.samples_per_s, 1),
-                    "device": started.device if started else config.device,
-                    "status": ended.status,
-                    "seed": config.seed,
-                    "lr": config.lr,
-                    "group_id": recorder.group_id,
-                    "sweep_id": self.sweep_id,
-                }
-            )
+            run_id = recorder.run_id if started else None
+            member = run_json(run_id, self.arch, params, started, ended, config.device)
+            extra = {"seed": config.seed, "lr": config.lr, "group_id": recorder.group_id, "sweep_id": self.sweep_id}
+            out.append({**member, **extra})
         return out
 
     def samples(self) -> int:

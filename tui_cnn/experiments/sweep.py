@@ -63,20 +63,13 @@ class SweepResult:
         }
 
 
+GROUP_KEYS = ("group_id", "arch", "params", "lr", "n", "val_acc_mean", "val_acc_sd", "val_acc_min", "val_acc_max")
+
+
 def group_json(g: GroupSummary) -> dict[str, Any]:
-    """A group as `sweep --json` lists it."""
-    acc = g.val_acc
-    return {
-        "group_id": g.group_id,
-        "arch": g.arch,
-        "params": g.params,
-        "lr": g.lr,
-        "n": acc.n,
-        "val_acc_mean": acc.mean,
-        "val_acc_sd": acc.sd,
-        "val_acc_min": acc.min,
-        "val_acc_max": acc.max,
-    }
+    """A group as `sweep --json` lists it: the summary's keys the sweep's JSON promises."""
+    found = g.to_json()
+    return {key: found[key] for key in GROUP_KEYS}
 
 
 class Sweep:
