@@ -139,6 +139,31 @@ async def test_t_trains_the_ladder_and_each_rung_fills_in_as_it_is_stored(
     assert stored is not None and stored.rungs == screen.results and stored.sweep_id == screen.sweep_id
 
 
+async def test_leaving_the_view_stops_the_ladder_with_every_record_complete(
+    tmp_path: Path, mnist5k: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = first_digits(mnist5k, 128, 100)
+    monkeypatch.setattr(data_module, "load", lambda *args, **kwargs: small)
+    app = apps.make_app(tmp_path, epochs=5_000)  # far more than the half second it trains here
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("l", "t")
+        screen = app.screen
+        deadline = time.monotonic() + 60
+        while screen.sweep_id is None:
+            assert time.monotonic() < deadline and screen.state == "training", screen.message
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)
+        await pilot.press("escape")
+        assert app.screen is app.main
+        await app.workers.wait_for_complete()
+    store = RunStore(tmp_path / "runs")
+    try:
+        statuses = [r.status for r in store.runs()]
+    finally:
+        store.close()
+    assert statuses == ["interrupted"] * 3  # the first rung's three seeds, stopped, no rung after it
+
+
 async def test_the_ladder_is_in_the_palette_and_the_help(tmp_path: Path) -> None:
     from tui_cnn.ui.screens.help import HelpScreen
 

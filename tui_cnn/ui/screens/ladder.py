@@ -3,8 +3,9 @@
 It shows the newest ladder in the runs store (`experiments.ladder_run.newest_ladder`), or
 says how to make one. `t` trains the ladder here, in a thread worker, with the Training
 pane's settings and seeds (3 when the pane trains solo runs, as `cnn-tui ladder` does); each
-rung fills in as its group is stored, its result marshalled to the event loop. `x` stops it
-(the rungs finished so far stay in the store, as a stopped `cnn-tui ladder` leaves them).
+rung fills in as its group is stored, its result marshalled to the event loop. `x` stops it,
+and so does leaving the view (the rungs finished so far stay in the store, their runs
+completed, as a stopped `cnn-tui ladder` leaves them).
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ class LadderScreen(Screen):
         self.message = ""
         self.training_rung: str | None = None
         self._sweep: Sweep | None = None
+        self._gone = False  # unmounted: results still arriving from the thread are dropped
 
     def compose(self) -> ComposeResult:
         yield Info(id="ladder-head")
@@ -117,6 +119,7 @@ class LadderScreen(Screen):
         self._show()
 
     def on_unmount(self) -> None:
+        self._gone = True
         self.action_stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -184,7 +187,8 @@ class LadderScreen(Screen):
 
     def ended(self, status: str, message: str) -> None:
         self.state, self.message, self.training_rung = status, message, None
-        self.refresh_bindings()
+        if not self._gone:
+            self.refresh_bindings()
         self._show()
 
     def action_stop(self) -> None:
@@ -193,13 +197,15 @@ class LadderScreen(Screen):
             sweep = self._sweep
             if sweep is not None:
                 sweep.stop()
-            if self.is_mounted:
+            if not self._gone:
                 self.refresh_bindings()
-                self._show()
+            self._show()
 
     # -- drawing ---------------------------------------------------------------------------
 
     def _show(self) -> None:
+        if self._gone:
+            return
         head = Text("The ladder: sharing or locality?", style="bold")
         head.append("  simple_cnn's geometry, one change a rung; mlp beside it\n", style="dim")
         if self.state in ("training", "stopping"):
