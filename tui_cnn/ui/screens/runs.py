@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from ...architecture.spec import ParseError, Spec
-from ...store.compare import KEYS, Point, accuracy, compare, key_of, run_spec
+from ...store.compare import KEYS, Point, accuracy, compare, run_spec
 from ...store.groups import GroupSummary, fold
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
 from ..failures import unexpected
@@ -191,7 +191,7 @@ class RunsScreen(Screen):
 
     def _cells(self, i: int, r: RunRecord | GroupSummary) -> tuple[Text | str, ...]:
         mark = "●" if i in self.marked else ""
-        key = Text(key_of(i) if i < len(KEYS) else "", style="bold cyan")
+        key = Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan")
         if isinstance(r, GroupSummary):
             fold_sign = "▾" if self.all_unfolded or r.group_id in self.unfolded else "▸"
             return (
