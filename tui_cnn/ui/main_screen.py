@@ -195,19 +195,28 @@ class MainScreen(Screen):
             self.app.stylesheet.update_nodes(panes, animate=True)
 
     def _show_bar(self) -> None:
-        """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
-        panes = Text()
-        for i, title in enumerate(PANE_TITLES):
-            style = "bold reverse" if i == self.current else "dim"
-            panes.append(f" {i + 1} {title} ", style=style)
-            panes.append(" ")
+        """The panes by number, and the lesson views' keys where the width allows (they are in ? too).
+
+        Three widths: everything; the panes closer together and no "? help" (the footer has it); the panes alone.
+        """
+
+        def panes(gap: str) -> Text:
+            text = Text()
+            for i, title in enumerate(PANE_TITLES):
+                style = "bold reverse" if i == self.current else "dim"
+                text.append(f" {i + 1} {title} ", style=style)
+                text.append(gap)
+            return text
+
         lessons = Text("│ ", style="dim")
         for view in VIEWS:
             lessons.append(view.key, style="bold")
             lessons.append(f" {view.short} ", style="dim")
-        wide = Text.assemble(panes, lessons, ("│ ? help", "dim"))
-        narrow = Text.assemble(panes, (" tab: next pane  ?: help", "dim"))
-        self.query_one("#pane-bar", Info).show(wide if wide.cell_len <= self.size.width else narrow)
+        wide = Text.assemble(panes(" "), lessons, ("│ ? help", "dim"))
+        closer = Text.assemble(panes(""), lessons)
+        narrow = Text.assemble(panes(" "), (" tab: next pane  ?: help", "dim"))
+        shown = next((bar for bar in (wide, closer) if bar.cell_len <= self.size.width), narrow)
+        self.query_one("#pane-bar", Info).show(shown)
 
     def on_resize(self) -> None:
         self._show_bar()
@@ -251,6 +260,9 @@ class MainScreen(Screen):
             seed=training.config.seed,
             latest_run_id=training.run_id if training.state not in RUNNING else None,
             weights=self.trained_weights,
+            config=training.config,
+            seeds=training.seeds,
+            torch_threads=training.torch_threads,
         )
 
     def trained_weights(self) -> WeightSnapshot | None:

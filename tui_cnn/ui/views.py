@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .screens.features import FeaturesScreen
 from .screens.fields import RFScreen
+from .screens.ladder import LadderScreen
 from .screens.matrix import MatrixScreen
 from .screens.mistakes import MistakesScreen
 from .screens.runs import RunsScreen
@@ -55,6 +56,19 @@ VIEWS: tuple[View, ...] = (
         "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels",
         TemplatesScreen,
     ),
-    View("r", "Runs", "runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
+    View(
+        "r",
+        "Runs",
+        "runs",
+        "every run, groups folded (enter, g unfold): open, compare two, load one's architecture, params vs accuracy",
+        RunsScreen,
+    ),
     View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
+    View(
+        "l",
+        "The ladder",
+        "ladder",
+        "sharing or locality: mlp, dense_cnn, local_cnn, simple_cnn as seed groups; t trains it",
+        LadderScreen,
+    ),
 )

@@ -290,16 +290,21 @@ class OpenSpec(Prompt[T]):
             self.dismiss(result)
 
 
-class HyperParams(Dialog[tuple[Any, str]]):
-    """Epochs, batch size, learning rate, optimizer, seed and dataset, checked by the core."""
+class HyperParams(Dialog[tuple[Any, str, int]]):
+    """Epochs, batch size, learning rate, optimizer, seed, seeds and dataset, checked by the core.
+
+    Seeds above 1 train a seed group (seed, seed + 1, ...) in one step: the curves show their mean and spread.
+    """
 
     FIELDS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "learning rate"), ("seed", "seed"))
+    MAX_SEEDS = 64
 
-    def __init__(self, config: Any, dataset: str, datasets: Sequence[str]) -> None:
+    def __init__(self, config: Any, dataset: str, datasets: Sequence[str], seeds: int = 1) -> None:
         super().__init__("Training settings")
         self.config = config
         self.dataset = dataset
         self.datasets = list(dict.fromkeys([dataset, *datasets]))
+        self.seeds = seeds
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -307,6 +312,9 @@ class HyperParams(Dialog[tuple[Any, str]]):
                 with Horizontal(classes="field"):
                     yield Label(label)
                     yield Input(f"{getattr(self.config, name):g}", id=f"f-{name}", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("seeds (a group)")
+                yield Input(str(self.seeds), id="f-seeds", compact=True)
             with Horizontal(classes="field"):
                 yield Label("optimizer")
                 choices = list(dict.fromkeys([self.config.optimizer, "adam", "adamw", "sgd"]))
@@ -323,8 +331,8 @@ class HyperParams(Dialog[tuple[Any, str]]):
                 yield Button("OK", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
-    def build(self) -> tuple[Any, str] | str:
-        """The new (config, dataset), or why not."""
+    def build(self) -> tuple[Any, str, int] | str:
+        """The new (config, dataset, seeds), or why not."""
         values: dict[str, Any] = {}
         for name, label in self.FIELDS:
             text = self.query_one(f"#f-{name}", Input).value.strip()
@@ -338,7 +346,14 @@ class HyperParams(Dialog[tuple[Any, str]]):
         problem = config.validate()
         if problem:
             return problem
-        return config, str(self.query_one("#f-dataset", Select).value)
+        text = self.query_one("#f-seeds", Input).value.strip()
+        try:
+            seeds = int(text)
+        except ValueError:
+            return f"seeds must be a whole number, got {text!r}"
+        if not 1 <= seeds <= self.MAX_SEEDS:
+            return f"seeds must be 1 (a solo run) to {self.MAX_SEEDS}, got {seeds}"
+        return config, str(self.query_one("#f-dataset", Select).value), seeds
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

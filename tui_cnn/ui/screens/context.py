@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...architecture.spec import Spec
+    from ...training.config import TrainConfig
     from ..messages import WeightSnapshot
 
 
@@ -26,3 +27,7 @@ class LessonContext:
     seed: int  # the Training pane's seed: initial weights are drawn with it
     latest_run_id: str | None  # the Training pane's last run, once it has ended
     weights: Callable[[], WeightSnapshot | None]  # the spec's latest weights (live or final), or None
+    # The Training pane's settings, for a view that trains (the ladder): its config, seeds and torch threads.
+    config: TrainConfig | None = None
+    seeds: int = 1
+    torch_threads: int | None = None

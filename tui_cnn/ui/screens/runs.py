@@ -3,6 +3,8 @@
 The store is SQLite and small, so listing it happens on the event loop; a run's
 weights need torch and are read in a thread worker. `l` hands a run's architecture
 back through `dismiss`; the main screen makes it the editor's (undoable with u).
+A group (a seed group, a sweep's or the ladder's) is one row, folded as `store.groups`
+folds it, and one mark with an error bar on the scatter; enter unfolds it, g all of them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from ...architecture.spec import ParseError, Spec
-from ...store.compare import KEYS, accuracy, compare, run_spec
+from ...store.compare import KEYS, Point, accuracy, compare, run_spec
+from ...store.groups import GroupSummary, fold
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
 from ..failures import unexpected
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
@@ -39,6 +42,27 @@ COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "s
 
 def pct(x: float | None) -> str:
     return f"{x:.1%}" if x is not None else "-"
+
+
+def mean_sd(group: GroupSummary) -> str:
+    """A group's val acc over its finished members: "95.1% ± 0.4" (sd in points), "-" when none finished."""
+    acc = group.val_acc
+    return pct(acc.mean) + (f" ± {acc.sd * 100:.1f}" if acc.mean is not None and acc.sd is not None else "")
+
+
+def short_name(arch: str, room: int) -> str:
+    return arch if len(arch) < room else arch[: room - 1] + "…"
+
+
+def point(row: RunRecord | GroupSummary) -> Point:
+    """A run on the scatter, or a group as its mean with a bar of ± one sd."""
+    if isinstance(row, RunRecord):
+        return Point(row.params, accuracy(row), short_name(row.arch, 16))
+    acc = row.val_acc
+    low = high = None
+    if acc.mean is not None and acc.sd is not None:
+        low, high = acc.mean - acc.sd, acc.mean + acc.sd
+    return Point(row.params, acc.mean, f"{short_name(row.arch, 16)} ×{row.members}", low, high)
 
 
 def run_arch(screen: Screen, record: RunRecord) -> Spec | None:
@@ -87,7 +111,7 @@ def run_heading(record: RunRecord, show_volatile: bool) -> Text:
 
 
 class RunsScreen(Screen):
-    """The runs table over the scatter: enter opens, space marks, c compares two, l loads, e mistakes."""
+    """The runs table over the scatter: enter opens (a group: unfolds), g unfolds all, space marks, c compares two."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
@@ -98,6 +122,7 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare"),
         Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
         Binding("e", "mistakes", "Mistakes"),
+        Binding("g", "unfold_all", "Groups", tooltip="unfold every group into its runs, or fold them again"),
     ]
 
     def __init__(self, context: LessonContext) -> None:
@@ -105,8 +130,11 @@ class RunsScreen(Screen):
         self.context = context
         self.show_volatile = context.show_volatile
         self.store: RunStore | None = None
-        self.records: list[RunRecord] = []
-        self.marked: list[int] = []  # at most two, in the order they were marked
+        self.records: list[RunRecord] = []  # the store's, newest first
+        self.rows: list[RunRecord | GroupSummary] = []  # the table's: groups folded but those unfolded
+        self.unfolded: set[str] = set()  # group ids shown as their runs, under the group's row
+        self.all_unfolded = False
+        self.marked: list[int] = []  # rows, at most two, in the order they were marked
         self.problem = ""
 
     def compose(self) -> ComposeResult:
@@ -131,12 +159,29 @@ class RunsScreen(Screen):
         if self.store is not None:
             self.store.close()
 
+    def _layout(self) -> list[RunRecord | GroupSummary]:
+        """Runs newest first, each group one row; an unfolded group's runs follow its row, oldest first."""
+        rows: list[RunRecord | GroupSummary] = []
+        members = {r.run_id: r for r in self.records}
+        for row in fold(self.records):
+            rows.append(row)
+            if isinstance(row, GroupSummary) and (self.all_unfolded or row.group_id in self.unfolded):
+                rows += [members[run_id] for run_id in row.run_ids]
+        return rows
+
     def _fill(self) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
-        for i, r in enumerate(self.records):
+        self.rows = self._layout()
+        for i, r in enumerate(self.rows):
             table.add_row(*self._cells(i, r), key=str(i))
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
         head = Text.assemble((f"{len(self.records)} runs", "bold"), ("  newest first", "dim"))
+        groups = sum(isinstance(r, GroupSummary) for r in self.rows)
+        if groups:
+            head.append(f"  {groups} group{'s' * (groups > 1)}: enter unfolds one, g all", style="dim")
         if self.problem:
             head = Text(self.problem, style="red")
         elif not self.records:
@@ -144,13 +189,28 @@ class RunsScreen(Screen):
         self.query_one("#runs-head", Info).show(head)
         self._show_scatter()
 
-    def _cells(self, i: int, r: RunRecord) -> tuple[Text | str, ...]:
+    def _cells(self, i: int, r: RunRecord | GroupSummary) -> tuple[Text | str, ...]:
         mark = "●" if i in self.marked else ""
+        key = Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan")
+        if isinstance(r, GroupSummary):
+            fold_sign = "▾" if self.all_unfolded or r.group_id in self.unfolded else "▸"
+            return (
+                key,
+                Text(mark, style="bold yellow"),
+                r.group_id if self.show_volatile else "-",
+                Text.assemble(f"{fold_sign} ", (short_name(r.arch, 30), "bold"), f" ×{r.members}"),
+                Text(f"{r.params:,}", justify="right"),
+                r.dataset,
+                Text(mean_sd(r), justify="right"),
+                Text(clock(r.seconds) if self.show_volatile else "-", justify="right"),
+                r.status,
+            )
+        arch = short_name(r.arch, 40)
         return (
-            Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan"),
+            key,
             Text(mark, style="bold yellow"),
             r.run_id if self.show_volatile else "-",
-            r.arch if len(r.arch) < 40 else r.arch[:39] + "…",
+            Text(f"  └ seed {r.seed}", style="dim") if self._under_group(r) else arch,
             Text(f"{r.params:,}", justify="right"),
             r.dataset,
             Text(pct(accuracy(r)), justify="right"),
@@ -159,16 +219,31 @@ class RunsScreen(Screen):
         )
 
     def _show_scatter(self) -> None:
-        points = [(r.params, accuracy(r), r.arch if len(r.arch) < 16 else r.arch[:15] + "…") for r in self.records]
-        self.query_one(ScatterPlot).show(points, self.cursor, frozenset(self.marked))
+        self.query_one(ScatterPlot).show([point(r) for r in self.rows], self.cursor, frozenset(self.marked))
+
+    def _under_group(self, record: RunRecord) -> bool:
+        return record.group_id is not None and (self.all_unfolded or record.group_id in self.unfolded)
 
     @property
     def cursor(self) -> int | None:
-        return self.query_one(DataTable).cursor_row if self.records else None
+        return self.query_one(DataTable).cursor_row if self.rows else None
+
+    @property
+    def chosen_row(self) -> RunRecord | GroupSummary | None:
+        return self.rows[self.cursor] if self.cursor is not None else None
 
     @property
     def chosen(self) -> RunRecord | None:
-        return self.records[self.cursor] if self.cursor is not None else None
+        """The run at the cursor; on a group's row, its newest member (for l and e)."""
+        row = self.chosen_row
+        if isinstance(row, GroupSummary):
+            return next((r for r in self.records if r.run_id == row.run_ids[-1]), None)
+        return row
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unfold_all":  # only where there is a group to unfold
+            return any(r.group_id is not None for r in self.records)
+        return True
 
     @on(DataTable.RowHighlighted)
     def highlighted(self) -> None:
@@ -179,9 +254,21 @@ class RunsScreen(Screen):
         self.action_open()
 
     def action_open(self) -> None:
+        row = self.chosen_row
+        if isinstance(row, GroupSummary):
+            self.unfolded ^= {row.group_id}
+            self.marked = []
+            self._fill()
+            return
         record = self.chosen
         if record is not None and self.store is not None:
             self.app.push_screen(RunScreen(self.context, self.store, record), self._loaded)
+
+    def action_unfold_all(self) -> None:
+        self.all_unfolded = not self.all_unfolded
+        self.unfolded.clear()
+        self.marked = []
+        self._fill()
 
     def action_mark(self) -> None:
         i = self.cursor
@@ -192,7 +279,7 @@ class RunsScreen(Screen):
         else:
             self.marked = [*self.marked, i][-2:]
         table = self.query_one(DataTable)
-        for row in range(len(self.records)):
+        for row in range(len(self.rows)):
             table.update_cell(str(row), "✓", Text("●" if row in self.marked else "", style="bold yellow"))
         self._show_scatter()
 
@@ -200,7 +287,10 @@ class RunsScreen(Screen):
         if len(self.marked) != 2 or self.store is None:
             self.notify("mark two runs with space first, then c compares them", timeout=3)
             return
-        a, b = (self.records[i] for i in self.marked)
+        a, b = (self.rows[i] for i in self.marked)
+        if not isinstance(a, RunRecord) or not isinstance(b, RunRecord):
+            self.notify("a group is many runs: unfold it (enter) and mark two of its runs", timeout=4)
+            return
         self.app.push_screen(CompareScreen(self.store, a, b, self.show_volatile))
 
     def action_load(self) -> None:
