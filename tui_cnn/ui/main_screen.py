@@ -180,19 +180,27 @@ class MainScreen(Screen):
             self._show_bar()
 
     def _show_bar(self) -> None:
-        """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
+        """The panes by number, and as many lesson views' keys, in order, as the width allows (all are in ?).
+
+        A bar naming fewer than half the views would read as if they were all there, so
+        below that it says where to find them instead.
+        """
         panes = Text()
         for i, title in enumerate(PANE_TITLES):
             style = "bold reverse" if i == self.current else "dim"
             panes.append(f" {i + 1} {title} ", style=style)
             panes.append(" ")
-        lessons = Text("│ ", style="dim")
-        for view in VIEWS:
-            lessons.append(view.key, style="bold")
-            lessons.append(f" {view.short} ", style="dim")
-        wide = Text.assemble(panes, lessons, ("│ ? help", "dim"))
-        narrow = Text.assemble(panes, (" tab: next pane  ?: help", "dim"))
-        self.query_one("#pane-bar", Info).show(wide if wide.cell_len <= self.size.width else narrow)
+        bar = Text.assemble(panes, (" tab: next pane  ?: help", "dim"))
+        for shown in range(len(VIEWS), len(VIEWS) // 2, -1):
+            lessons = Text("│ ", style="dim")
+            for view in VIEWS[:shown]:
+                lessons.append(view.key, style="bold")
+                lessons.append(f" {view.short} ", style="dim")
+            wide = Text.assemble(panes, lessons, ("│ ? help", "dim"))
+            if wide.cell_len <= self.size.width:
+                bar = wide
+                break
+        self.query_one("#pane-bar", Info).show(bar)
 
     def on_resize(self) -> None:
         self._show_bar()

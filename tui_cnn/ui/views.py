@@ -18,6 +18,7 @@ from .screens.fields import RFScreen
 from .screens.matrix import MatrixScreen
 from .screens.mistakes import MistakesScreen
 from .screens.runs import RunsScreen
+from .screens.shift import ShiftScreen
 from .screens.templates import TemplatesScreen
 
 if TYPE_CHECKING:
@@ -57,4 +58,11 @@ VIEWS: tuple[View, ...] = (
     ),
     View("r", "Runs", "runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
     View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
+    View(
+        "S",
+        "Shifted digits",
+        "shift",
+        "the newest mlp and simple_cnn runs (or two marked in the runs view) on digits moved up to 4 pixels",
+        ShiftScreen,
+    ),
 )

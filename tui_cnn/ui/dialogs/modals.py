@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from ...architecture.budget import budget_of, layer_row
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import LAYER_HELP, Layer, ParseError, format_shape, parse_layers
+from ...training.transforms import permuted_name, split_name
 
 T = TypeVar("T")
 
@@ -291,15 +292,19 @@ class OpenSpec(Prompt[T]):
 
 
 class HyperParams(Dialog[tuple[Any, str]]):
-    """Epochs, batch size, learning rate, optimizer, seed and dataset, checked by the core."""
+    """Epochs, batch size, learning rate, optimizer, seed, dataset and its pixel shuffle, checked by the core.
+
+    The shuffle is the CLI's `--permute-pixels SEED`: blank leaves the pixels as they are,
+    a seed makes the dataset `NAME/permSEED`, the name its runs are recorded under.
+    """
 
     FIELDS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "learning rate"), ("seed", "seed"))
 
     def __init__(self, config: Any, dataset: str, datasets: Sequence[str]) -> None:
         super().__init__("Training settings")
         self.config = config
-        self.dataset = dataset
-        self.datasets = list(dict.fromkeys([dataset, *datasets]))
+        self.dataset, self.permutation = split_name(dataset)
+        self.datasets = list(dict.fromkeys([self.dataset, *datasets]))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -318,6 +323,10 @@ class HyperParams(Dialog[tuple[Any, str]]):
                 yield Select(
                     [(d, d) for d in self.datasets], value=self.dataset, allow_blank=False, id="f-dataset", compact=True
                 )
+            with Horizontal(classes="field"):
+                yield Label("shuffle pixels")
+                shuffle = "" if self.permutation is None else str(self.permutation)
+                yield Input(shuffle, placeholder="off (a seed shuffles)", id="f-permute", compact=True)
             yield Static(id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok", compact=True)
@@ -338,7 +347,13 @@ class HyperParams(Dialog[tuple[Any, str]]):
         problem = config.validate()
         if problem:
             return problem
-        return config, str(self.query_one("#f-dataset", Select).value)
+        base, shuffle = str(self.query_one("#f-dataset", Select).value), self.query_one("#f-permute", Input).value
+        try:
+            return config, permuted_name(base, int(shuffle) if shuffle.strip() else None)
+        except ValueError as exc:
+            if shuffle.strip().lstrip("-").isdigit():
+                return str(exc)
+            return f"shuffle pixels must be a seed (a whole number) or blank, got {shuffle.strip()!r}"
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
