@@ -109,6 +109,17 @@ class RFScreen(Screen):
         _, h, w = self.budget.input_shape
         return input_region(self.fields, field.index, *self.unit, (h, w))
 
+    def unshuffled_lit(self) -> np.ndarray | None:
+        """Where the pixels the selected unit sees sit in the unshuffled digit (bool [H, W]); None on plain pixels."""
+        box = self.seen_box()
+        if not self.permutation or box is None:
+            return None
+        _, h, w = self.budget.input_shape
+        lit = np.zeros((h, w), dtype=bool)
+        for y, x in region_origins(box, w, self.permutation):
+            lit[y, x] = True
+        return lit
+
     def _centre(self) -> None:
         h, w = self.grid()
         self.unit = (h // 2, w // 2)
@@ -231,11 +242,8 @@ class RFScreen(Screen):
         pixels = self.images[self.digit] if self.images is not None else np.zeros((h, w), dtype=np.uint8)
         panel = self.query_one("#rf-digit", Info)
         room = (panel.content_region.width, panel.content_region.height - 2)  # under the caption
-        seen = digit.colours(pixels, box)
-        if self.unshuffled and self.plain is not None and self.permutation and box is not None:
-            lit = np.zeros((h, w), dtype=bool)
-            for y, x in region_origins(box, w, self.permutation):
-                lit[y, x] = True
+        seen, lit = digit.colours(pixels, box), self.unshuffled_lit()
+        if self.unshuffled and self.plain is not None and lit is not None:
             pair = digit.side_by_side([seen, digit.colours(self.plain[self.digit], lit)])
             lines = digit.lines(pair, digit.fit(pixels.shape, ((room[0] - 2) // 2, room[1])))
         else:
