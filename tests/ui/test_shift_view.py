@@ -177,6 +177,32 @@ async def test_fewer_than_two_runs_say_how_to_make_them(tmp_path: Path, mnist5k:
         assert app.screen.probe is None and not app.screen.query_one(ProgressBar).display
 
 
+async def test_the_shift_view_is_in_the_palette_the_help_and_the_bar_where_it_fits(tmp_path: Path) -> None:
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        assert "e mistakes S shift │ ? help" in text(app, "#pane-bar")
+        await pilot.press("ctrl+p", *"Shifted digits", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ShiftScreen)
+        await pilot.press("escape", "question_mark")
+        lines = apps.help_text(app).splitlines()
+        assert any(line.split()[:2] == ["S", "Shifted"] for line in lines)
+        assert any(line.split()[:1] == ["u"] and "unshuffled beside it" in line for line in lines)
+    for size, bar in [(WIDE, "e mistakes │ ? help"), (SMALL, "tab: next pane  ?: help")]:
+        async with apps.make_app(tmp_path).run_test(size=size) as pilot:
+            assert bar in text(pilot.app, "#pane-bar") and "S shift" not in text(pilot.app, "#pane-bar")
+
+
+def test_the_shift_view_leaves_the_app_light_at_start() -> None:
+    """Importing the view imports no torch: only its workers do."""
+    import subprocess
+    import sys
+
+    code = "import sys, tui_cnn.ui.screens.shift; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_shift_snapshot(snap_compare, tmp_path: Path, runs_dir: Path) -> None:
     app = apps.make_app(tmp_path, runs_dir=runs_dir)
     assert snap_compare(app, terminal_size=WIDE, run_before=keys("S", "right", "right"))
