@@ -318,7 +318,11 @@ _FIRST_FRAME = """
 import asyncio, sys
 from tui_cnn.cli import commands as cli
 from tui_cnn.app import CnnTuiApp
+from tui_cnn.ui import main_screen
 
+# The initial weights (which import torch in a thread) are drawn once edits pause; a loaded
+# machine can take longer than that pause to paint, so the pause is made long here.
+main_screen.INITIAL_DEBOUNCE_S = 60
 OPTIONS = dict(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, seed=0, device="auto")
 
 async def main():

@@ -44,6 +44,7 @@ from ..training.data import DataError, Dataset, load
 from ..training.devices import DeviceError, device_name, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
 from ..training.trainer import EVAL_BATCH, Controls, _channels_last, _cpu_copy, _Stopped
+from . import group_conv
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +82,19 @@ def dropout_mask(like: torch.Tensor, p: float, generator: torch.Generator) -> to
 
 
 class _Conv(nn.Module):
-    """N convolutions as one grouped convolution over (batch, N x C_in, H, W)."""
+    """N convolutions over (batch, N x C_in, H, W): one grouped convolution, unless `tune` found a faster way."""
 
     def __init__(self, convs: Sequence[nn.Conv2d]) -> None:
         super().__init__()
         first = convs[0]
         self.stride, self.padding = first.stride, first.padding
+        self.mode = "grouped"  # see group_conv
         self.weight = nn.Parameter(torch.stack([c.weight.detach() for c in convs]))  # (N, out, in, k, k)
         has_bias = first.bias is not None
         self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in convs])) if has_bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, out, inp, kh, kw = self.weight.shape
-        bias = self.bias.reshape(-1) if self.bias is not None else None
-        return F.conv2d(x, self.weight.reshape(n * out, inp, kh, kw), bias, self.stride, self.padding, groups=n)
+        return group_conv.conv(self.mode, x, self.weight, self.bias, self.stride, self.padding)
 
 
 class _Linear(nn.Module):
@@ -207,6 +207,36 @@ def stack(
     return nn.Sequential(*stacked)
 
 
+def tune(model: nn.Sequential, sample: torch.Tensor) -> None:
+    """Give each stacked conv the fastest of `group_conv`'s ways for its input (timed once per geometry)."""
+    inputs: dict[int, tuple[int, ...]] = {}
+    hooks = [
+        layer.register_forward_pre_hook(lambda module, args, i=i: inputs.__setitem__(i, tuple(args[0].shape)))
+        for i, layer in enumerate(model)
+        if isinstance(layer, _Conv)
+    ]
+    training = model.training
+    try:  # in eval mode: no batch-norm statistics and no dropout draws spent on the look
+        with torch.no_grad():
+            model.eval()(sample)
+    finally:
+        model.train(training)
+        for hook in hooks:
+            hook.remove()
+    for i, shape in inputs.items():
+        layer = model[i]
+        input_grad = any(p.requires_grad for earlier in model[:i] for p in earlier.parameters())
+        layer.mode = group_conv.fastest(
+            shape,
+            tuple(layer.weight.shape),
+            layer.bias is not None,
+            layer.stride,
+            layer.padding,
+            input_grad,
+            layer.weight.device,
+        )
+
+
 def member_state(model: nn.Sequential, member: int) -> dict[str, torch.Tensor]:
     """Member `member`'s state dict, with the keys and shapes of its solo model's (CPU copies)."""
     state: dict[str, torch.Tensor] = {}
@@ -244,10 +274,15 @@ class _GroupOptimizer:
     on the live members' slices, one call per learning rate, so a member that diverged just
     leaves the lists and the others are stepped exactly as alone. The kernels are elementwise:
     both ways give the same numbers.
+
+    The kernels are private torch API: where `optimizers.check` finds them unusable (missing,
+    raising or wrong on this torch), each live member's slices are stepped with public tensor
+    ops instead, torch.optim's formulas one member at a time: slower, the same numbers.
     """
 
     def __init__(self, name: str, params: list[torch.Tensor], lrs: Sequence[float], weight_decay: float) -> None:
         self.name, self.lrs, self.weight_decay = name, list(lrs), weight_decay
+        self.private = bool(params) and optimizers.check(name, params[0].device)[0] == "private"
         self.params = [p for p in params if p.requires_grad]
         self.live = set(range(len(self.lrs)))
         members = range(len(self.lrs))
@@ -275,7 +310,9 @@ class _GroupOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        if len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
+        if not self.private:
+            self._public_step(grads)
+        elif len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
             if self.name == "sgd":
                 self._sgd(self.lrs[0], self._state["params"], grads, self._state["buffers"])
             else:
@@ -298,6 +335,40 @@ class _GroupOptimizer:
                     self._adam(lr, views["params"], member_grads, views["avgs"], views["sqs"], steps)
         if self.name == "sgd":
             self._first = False
+
+    def _public_step(self, grads: list[torch.Tensor | None]) -> None:
+        """Each live member's slices stepped as torch.optim's Adam, AdamW or SGD (momentum) would step them."""
+        beta1, beta2 = optimizers.BETAS
+        for k in sorted(self.live):
+            lr, wd = self.lrs[k], self.weight_decay
+            views = {key: self._views[key][k] for key in self._views}
+            if self.name != "sgd":
+                for step in self._steps[k]:
+                    step.add_(1)
+            for i, param in enumerate(views["params"]):
+                grad = grads[i]
+                if grad is None:
+                    continue
+                grad = grad[k]
+                if self.name == "sgd":
+                    grad = grad.add(param, alpha=wd) if wd else grad
+                    buffer = views["buffers"][i]
+                    if self._first:
+                        buffer.copy_(grad)
+                    else:
+                        buffer.mul_(optimizers.MOMENTUM).add_(grad)
+                    param.add_(buffer, alpha=-lr)
+                    continue
+                if self.name == "adamw":
+                    param.mul_(1 - lr * wd)
+                elif wd:
+                    grad = grad.add(param, alpha=wd)
+                t = float(self._steps[k][i])
+                avg, sq = views["avgs"][i], views["sqs"][i]
+                avg.lerp_(grad, 1 - beta1)
+                sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (sq.sqrt() / math.sqrt(1 - beta2**t)).add_(optimizers.EPS)
+                param.addcdiv_(avg, denom, value=-lr / (1 - beta1**t))
 
     def _adam(self, lr: float, params: list, grads: list, avgs: list, sqs: list, steps: list) -> None:
         self.kernel(
@@ -532,6 +603,9 @@ class GroupTrainer(Controls):
         total_steps = steps_per_epoch * config.epochs
         orders = [torch.Generator().manual_seed(c.seed) for c in self.configs]  # batch order, as a solo run's
         flat = _flat_input(spec)
+        if n > 1:
+            first = torch.arange(batch, device=x.device).expand(n, batch)
+            tune(model, _gather(x, y, first, flat)[0])
         for k, member_config in enumerate(self.configs):
             self._emit(
                 k,

@@ -9,7 +9,6 @@ spec to the budget, the trainer and the kernels; weight snapshots to the kernels
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -25,6 +24,7 @@ from textual.widgets import Footer, OptionList
 from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
+from .actions import SCREEN, bindings
 from .dialogs.modals import ConfirmQuit
 from .failures import unexpected
 from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
@@ -39,8 +39,8 @@ from .widgets.budget_table import BudgetTable
 from .widgets.info import Info
 
 if TYPE_CHECKING:
-    from ..training.config import TrainConfig
     from .messages import WeightSnapshot
+    from .options import AppOptions
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")
@@ -54,36 +54,14 @@ class MainScreen(Screen):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("tab", "cycle(1)", "Next pane", show=False),
-        Binding("shift+tab", "cycle(-1)", "Previous pane", show=False),
-        Binding("1", "pane(0)", "Architecture", show=False),
-        Binding("2", "pane(1)", "Budget", show=False),
-        Binding("3", "pane(2)", "Training", show=False),
-        Binding("4", "pane(3)", "Kernels", show=False),
-        Binding("t", "train('start')", "Train", show=False),
-        Binding("space", "train('pause')", "Pause", show=False),
-        Binding("x", "train('stop')", "Stop", show=False),
+        *bindings(SCREEN),
         *(Binding(view.key, f"view({i})", view.title, show=False) for i, view in enumerate(VIEWS)),
     ]
 
-    def __init__(
-        self,
-        spec: Spec,
-        config: TrainConfig,
-        dataset: str,
-        runs_dir: str | None,
-        data_dir: str | None,
-        device_label: str | None,
-        show_volatile: bool,
-        torch_threads: int | None,
-        spec_dir: Path,
-    ) -> None:
+    def __init__(self, spec: Spec, options: AppOptions) -> None:
         super().__init__()
         self.spec = spec
-        self.pane_args = (config, dataset, runs_dir, data_dir, device_label, show_volatile, torch_threads)
-        self.spec_dir = spec_dir
+        self.options = options
         self.current = 0
         self._initial_timer: Timer | None = None
         self.initial_pending = True  # until the initial weights asked for are drawn (or not needed)
@@ -91,9 +69,9 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Info(id="pane-bar")
         with Grid(id="panes"):
-            yield ArchitecturePane(self.spec, self.spec_dir, id="architecture", classes="pane current")
+            yield ArchitecturePane(self.spec, self.options.spec_dir, id="architecture", classes="pane current")
             yield BudgetPane(budget_of(preset("mlp")).total_params, id="budget", classes="pane")
-            yield TrainingPane(*self.pane_args, id="training", classes="pane")
+            yield TrainingPane(self.options, id="training", classes="pane")
             yield KernelsPane(id="kernels", classes="pane")
         yield Footer()
 

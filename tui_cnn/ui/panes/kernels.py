@@ -15,7 +15,6 @@ import numpy as np
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -23,6 +22,7 @@ from textual.strip import Strip
 
 from ...architecture.budget import Budget, budget_of
 from ...architecture.spec import Spec
+from ..actions import KERNELS, bindings
 from ..messages import WeightSnapshot
 from ..widgets import heatmap
 from ..widgets.heatmap import Picture
@@ -155,36 +155,10 @@ class KernelGrid(ScrollView, can_focus=False):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width).apply_style(self.rich_style)
 
 
-LAYER = Binding.Group("Layer", compact=True)
-
-
 class KernelsPane(Vertical, can_focus=True):
     """The selected layer's kernels as heatmaps: [ ] change layer, arrows select, v values, n scale."""
 
-    BINDINGS = [
-        Binding(
-            "left_square_bracket",
-            "layer(-1)",
-            "Prev",
-            key_display="[",
-            tooltip="previous conv or linear layer",
-            group=LAYER,
-        ),
-        Binding(
-            "right_square_bracket",
-            "layer(1)",
-            "Next",
-            key_display="]",
-            tooltip="next conv or linear layer",
-            group=LAYER,
-        ),
-        Binding("up", "select(0, -1)", "Up", show=False),
-        Binding("down", "select(0, 1)", "Down", show=False),
-        Binding("left", "select(-1, 0)", "Left", show=False),
-        Binding("right", "select(1, 0)", "Right", show=False),
-        Binding("v", "values", "Values", tooltip="show the selected kernel's numbers"),
-        Binding("n", "scale", "Scale", tooltip="colour scale per kernel or per layer"),
-    ]
+    BINDINGS = bindings(KERNELS)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

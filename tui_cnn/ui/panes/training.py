@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Label, ProgressBar
@@ -32,6 +31,7 @@ from ...architecture.spec import Spec
 from ...store.logs import details
 from ...store.runs import runs_root
 from ...training.events import Ended, EpochEnd, Started, Step, Weights
+from ..actions import TRAINING, bindings
 from ..dialogs.modals import HyperParams
 from ..messages import (
     DeviceFound,
@@ -49,6 +49,7 @@ from ..widgets.info import Info
 
 if TYPE_CHECKING:
     from ...training.config import TrainConfig
+    from ..options import AppOptions
 
 log = logging.getLogger(__name__)
 
@@ -92,33 +93,18 @@ def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, An
 class TrainingPane(Vertical, can_focus=True):
     """Dataset, device, hyper-parameters, epoch and step progress, loss and accuracy curves."""
 
-    BINDINGS = [
-        Binding("t", "start", "Train", tooltip="train the architecture (runs land in the runs store)"),
-        Binding("space", "pause", "Pause", tooltip="pause or resume the run"),
-        Binding("x", "stop", "Stop", tooltip="stop the run; its record is kept"),
-        Binding("h", "settings", "Settings", tooltip="epochs, batch size, learning rate, optimizer, seed, dataset"),
-    ]
+    BINDINGS = bindings(TRAINING)
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        dataset: str,
-        runs_dir: str | None,
-        data_dir: str | None,
-        device_label: str | None,
-        show_volatile: bool,
-        torch_threads: int | None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, options: AppOptions, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.config = config
-        self.dataset = dataset
-        self.runs_dir = runs_dir
-        self.data_dir = data_dir
-        self.device_label = device_label
-        self.fixed_label = device_label is not None
-        self.show_volatile = show_volatile
-        self.torch_threads = torch_threads
+        self.config = options.config
+        self.dataset = options.dataset
+        self.runs_dir = options.runs_dir
+        self.data_dir = options.data_dir
+        self.device_label = options.device_label
+        self.fixed_label = options.device_label is not None
+        self.show_volatile = options.show_volatile
+        self.torch_threads = options.torch_threads
         self.spec: Spec | None = None
         self.problem: str | None = "no architecture yet"
         self.num_classes = 10
