@@ -177,6 +177,14 @@ async def test_fewer_than_two_runs_say_how_to_make_them(tmp_path: Path, mnist5k:
         assert app.screen.probe is None and not app.screen.query_one(ProgressBar).display
 
 
+async def test_a_picked_run_that_is_gone_is_named(tmp_path: Path, runs_dir: Path) -> None:
+    app = apps.make_app(tmp_path, runs_dir=runs_dir)
+    async with app.run_test(size=WIDE) as pilot:
+        app.push_screen(ShiftScreen(app.main.lesson_context(), (records(runs_dir)[0].run_id, "gone")))
+        await settle(pilot)
+        assert "no run 'gone' in the store" in text(app, "#sh-head") and app.screen.probe is None
+
+
 async def test_the_shift_view_is_in_the_palette_the_help_and_the_bar_where_it_fits(tmp_path: Path) -> None:
     app = apps.make_app(tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -185,16 +185,15 @@ class ShiftScreen(Screen):
         from ...store.compare import shift_pair
 
         if self.run_ids is not None:
-            found = [store.get(run_id) for run_id in self.run_ids]
-            missing = [run_id for run_id, r in zip(self.run_ids, found, strict=True) if r is None]
-            if missing:
-                return f"no run {missing[0]!r} in the store"
-            pair = (found[0], found[1])
+            a, b = (store.get(run_id) for run_id in self.run_ids)
+            if a is None or b is None:
+                return f"no run {self.run_ids[0 if a is None else 1]!r} in the store"
+            pair = (a, b)
         else:
-            pair = shift_pair(store.runs())
-            if pair is None:
+            picked = shift_pair(store.runs())
+            if picked is None:
                 return NEEDS_TWO
-        assert pair[0] is not None and pair[1] is not None
+            pair = picked
         bases = [split_name(r.dataset)[0] for r in pair]
         if bases[0] != bases[1]:
             return f"the two runs learnt different datasets ({bases[0]}, {bases[1]}): pick two on one in the runs view"
