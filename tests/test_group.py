@@ -63,7 +63,9 @@ def assert_same_weights(solo: dict[str, torch.Tensor], member: dict[str, torch.T
         assert error < 1e-5, f"{name}: relative error {error:.2e}"
 
 
-@pytest.mark.parametrize("arch", ["simple_cnn", "mlp", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)])
+@pytest.mark.parametrize(
+    "arch", ["simple_cnn", "mlp", "local_cnn", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)]
+)
 def test_each_member_ends_with_its_solo_runs_weights(tiny: Dataset, arch: str) -> None:
     spec = or_raise(resolve(arch))
     members = configs((0, 3e-3), (1, 3e-3), (2, 1e-3))  # seeds and a learning rate apart
@@ -134,6 +136,17 @@ def test_a_diverging_member_ends_alone_and_the_others_go_on(tiny: Dataset) -> No
     # The diverged member's Ended comes when it diverged, before the other's epochs end.
     order = [(m, type(e).__name__) for m, e in events]
     assert order.index((1, "Ended")) < order.index((0, "EpochEnd"))
+
+
+def test_a_member_diverges_by_the_solo_rule_on_a_huge_finite_loss(tiny: Dataset) -> None:
+    """A mean loss of ~1e7 is finite but blown up: the member ends diverged as its solo run does, at the same step."""
+    spec = preset("mlp")
+    members = configs((0, 0.05), (1, 30.0), optimizer="sgd")
+    ended, _ = run_group(spec, tiny, members)
+    solo = Trainer(spec, tiny, members[1]).run()
+    assert solo.status == ended[1].status == "diverged"
+    assert ended[1].message == solo.message and "loss became" in solo.message
+    assert ended[0].status == "finished" and ended[0].epochs_done == 2
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])

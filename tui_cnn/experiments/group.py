@@ -37,13 +37,23 @@ from torch import nn
 
 from ..architecture.budget import budget_of, check_trainable
 from ..architecture.init import initial_model
+from ..architecture.local import LocallyConnected2d
 from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
 from ..training.data import DataError, Dataset, load
 from ..training.devices import DeviceError, device_name, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
-from ..training.trainer import EVAL_BATCH, Controls, _channels_last, _cpu_copy, _Stopped
+from ..training.trainer import (
+    DIVERGED_LOSS,
+    EVAL_BATCH,
+    Controls,
+    _accumulator,
+    _channels_last,
+    _cpu_copy,
+    _diverged,
+    _Stopped,
+)
 from . import group_conv
 
 log = logging.getLogger(__name__)
@@ -95,6 +105,28 @@ class _Conv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return group_conv.conv(self.mode, x, self.weight, self.bias, self.stride, self.padding)
+
+
+class _Local(nn.Module):
+    """N locally connected layers as one batched matmul over members x positions, on (batch, N x C_in, H, W)."""
+
+    def __init__(self, locals_: Sequence[LocallyConnected2d]) -> None:
+        super().__init__()
+        first = locals_[0]
+        self.kernel_size, self.stride, self.padding = first.kernel_size, first.stride, first.padding
+        self.out_size = first.out_size
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in locals_]))  # (N, L, out, C*k*k)
+        has_bias = first.bias is not None
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in locals_])) if has_bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, positions, out, fan_in = self.weight.shape
+        b = x.shape[0]
+        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # b, N*C*k*k, L
+        patches = patches.view(b, n, fan_in, positions).permute(1, 3, 2, 0).reshape(n * positions, fan_in, b)
+        y = torch.bmm(self.weight.reshape(n * positions, out, fan_in), patches)  # N*L, out, b
+        y = y.view(n, positions, out, b).permute(3, 0, 2, 1).reshape(b, n * out, *self.out_size)
+        return y + self.bias.reshape(n * out, *self.out_size) if self.bias is not None else y
 
 
 class _Linear(nn.Module):
@@ -185,6 +217,8 @@ def _stack_layer(layers: list[nn.Module], generators: Sequence[torch.Generator],
         return _Conv(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Linear):
         return _Linear(layers)  # type: ignore[arg-type]
+    if isinstance(first, LocallyConnected2d):
+        return _Local(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.modules.batchnorm._BatchNorm):
         return _BatchNorm(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Dropout):
@@ -601,6 +635,7 @@ class GroupTrainer(Controls):
         batch = min(config.batch_size, count)
         steps_per_epoch = count // batch if config.drop_last else math.ceil(count / batch)
         total_steps = steps_per_epoch * config.epochs
+        sizes = [min(batch, count - i * batch) for i in range(steps_per_epoch)]
         orders = [torch.Generator().manual_seed(c.seed) for c in self.configs]  # batch order, as a solo run's
         flat = _flat_input(spec)
         if n > 1:
@@ -627,7 +662,7 @@ class GroupTrainer(Controls):
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch
             clock = (time.perf_counter(), self._paused_seconds)
-            meter = _GroupMeter(device, steps_per_epoch, n)
+            meter = _GroupMeter(device, sizes, n)
             model.train()
             order = torch.stack([torch.randperm(count, generator=g) for g in orders]).to(device, non_blocking=True)
             next_report = time.perf_counter() + config.report_every
@@ -662,8 +697,8 @@ class GroupTrainer(Controls):
                 train_loss, train_acc = means[k]
                 val_loss, val_acc = results[k]
                 self._train_loss[k] = train_loss
-                if not math.isfinite(val_loss):
-                    self._diverge(k, f"validation loss became {val_loss} after epoch {epoch}")
+                if _diverged(val_loss):
+                    self._diverge(k, f"validation loss became {val_loss:.4g} after epoch {epoch}")
                     continue
                 self._epochs_done[k], self._final[k] = epoch, val_acc
                 best = self._best[k]
@@ -683,10 +718,10 @@ class GroupTrainer(Controls):
         elapsed, done = self._elapsed(), self._step / total_steps
         for k in self._live():
             loss, acc = readings[k]
-            if not math.isfinite(loss):
+            if _diverged(loss):
                 index, bad = meter.first_bad(k)
                 step = self._step - meter.steps + index + 1
-                self._diverge(k, f"loss became {bad} at step {step} (epoch {epoch})")
+                self._diverge(k, f"loss became {bad:.4g} at step {step} (epoch {epoch})")
                 continue
             speed = meter.seen / epoch_time if epoch_time > 0 else 0.0
             self._emit(k, Step(self._step, epoch, epoch_step, loss, acc, speed, elapsed, elapsed * (1 - done) / done))
@@ -697,7 +732,7 @@ class GroupTrainer(Controls):
         assert self.model is not None
         self.model.eval()
         flat = _flat_input(self.spec)
-        loss_sum = torch.zeros(n, device=data.device)
+        loss_sum = torch.zeros(n, dtype=_accumulator(data.device), device=data.device)
         correct = torch.zeros(n, dtype=torch.int64, device=data.device)
         step = max(1, EVAL_BATCH // n)
         for start in range(0, len(data.x_val), step):
@@ -705,31 +740,40 @@ class GroupTrainer(Controls):
             xs = xb.unsqueeze(0).expand(n, *xb.shape) if flat else xb.repeat(1, n, 1, 1)
             logits = self.model(xs)  # (N, b, classes)
             ys = yb.expand(n, -1)
-            loss_sum += F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none").view(n, -1).sum(1)
+            losses = F.cross_entropy(logits.flatten(0, 1).float(), ys.flatten(), reduction="none")
+            loss_sum += losses.view(n, -1).sum(1, dtype=loss_sum.dtype)
             correct += (logits.argmax(2) == ys).sum(1)
         count = len(data.x_val)
         return [(loss / count, hits / count) for loss, hits in zip(loss_sum.tolist(), correct.tolist(), strict=True)]
 
 
 class _GroupMeter:
-    """Each member's train loss and accuracy for one epoch, summed on the device (see train._Meter)."""
+    """Each member's train loss and accuracy for one epoch, summed on the device (see train._Meter).
 
-    def __init__(self, device: torch.device, steps: int, members: int) -> None:
-        self.losses = torch.zeros(steps, members, device=device)  # per step and member: mean loss x batch
+    Each step's mean losses go into float64 slots, weighted by the batch size only when read,
+    as the solo meter does: float32 sums of finite losses near 1e38 overflow, and a member
+    diverges by the solo rule (nan, inf or a mean loss above DIVERGED_LOSS), traced to its step.
+    """
+
+    def __init__(self, device: torch.device, sizes: list[int], members: int) -> None:
+        dtype = _accumulator(device)
+        self.losses = torch.zeros(len(sizes), members, dtype=dtype, device=device)  # per step and member: mean loss
+        self.sizes = torch.tensor(sizes, dtype=dtype).to(device)
         self.correct = torch.zeros(members, dtype=torch.int64, device=device)
         self.steps = self.seen = 0  # seen: samples per member
         self._read = (0, [0.0] * members, [0.0] * members)
 
     def add(self, losses: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        b = y.shape[1]
-        torch.mul(losses.detach(), b, out=self.losses[self.steps])
+        self.losses[self.steps].copy_(losses.detach())
         self.correct.add_((logits.argmax(2) == y).sum(1))
         self.steps += 1
-        self.seen += b
+        self.seen += y.shape[1]
 
     def read(self) -> list[tuple[float, float]]:
-        seen = self.seen
-        loss, correct = self.losses[: self.steps].sum(0).tolist(), [float(c) for c in self.correct.tolist()]
+        """Each member's mean loss and accuracy since the last read (nan or inf if any step's loss was)."""
+        steps, seen = self.steps, self.seen
+        loss = (self.sizes[:steps] @ self.losses[:steps]).tolist()
+        correct = [float(c) for c in self.correct.tolist()]
         last_seen, last_loss, last_correct = self._read
         self._read = (seen, loss, correct)
         count = seen - last_seen
@@ -737,8 +781,13 @@ class _GroupMeter:
         return [((a - b) / count, (c - d) / count) for a, b, c, d in pairs]
 
     def first_bad(self, member: int) -> tuple[int, float]:
-        losses = self.losses[: self.steps, member].cpu()
-        index = int((~torch.isfinite(losses)).nonzero()[0])
+        """The 0-based step of this epoch whose mean loss first diverged for `member`, and that loss.
+
+        Never fails: if no step diverged on its own, the step with the largest loss.
+        """
+        losses = self.losses[: self.steps, member].double().cpu()
+        bad = ~torch.isfinite(losses) | (losses > DIVERGED_LOSS)
+        index = int(bad.nonzero()[0]) if bool(bad.any()) else int(losses.argmax())
         return index, float(losses[index])
 
     def means(self) -> list[tuple[float, float]]:

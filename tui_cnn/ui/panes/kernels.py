@@ -28,6 +28,7 @@ from ..widgets import heatmap
 from ..widgets.heatmap import Picture
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines, text_segments
+from .focus import RestyleAloneOnFocus
 
 REDRAW_S = 0.5
 SMALL_TILE = 7  # kernels up to 7x7 also get an enlarged view and their numbers (v) beside the grid
@@ -155,7 +156,7 @@ class KernelGrid(ScrollView, can_focus=False):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width).apply_style(self.rich_style)
 
 
-class KernelsPane(Vertical, can_focus=True):
+class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     """The selected layer's kernels as heatmaps: [ ] change layer, arrows select, v values, n scale."""
 
     BINDINGS = bindings(KERNELS)

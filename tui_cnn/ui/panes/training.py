@@ -46,6 +46,7 @@ from ..messages import (
 from ..widgets.chart import Series, y_range
 from ..widgets.curves import CurveChart
 from ..widgets.info import Info
+from .focus import RestyleAloneOnFocus
 
 if TYPE_CHECKING:
     from ...training.config import TrainConfig
@@ -90,7 +91,7 @@ def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, An
     )
 
 
-class TrainingPane(Vertical, can_focus=True):
+class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     """Dataset, device, hyper-parameters, epoch and step progress, loss and accuracy curves."""
 
     BINDINGS = bindings(TRAINING)
@@ -304,8 +305,9 @@ class TrainingPane(Vertical, can_focus=True):
         try:
             from ...experiments.run import Run
             from ...store.runs import RunStore
-            from ...training.devices import set_torch_threads
+            from ...training.devices import lower_thread_priority, set_torch_threads
 
+            lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
             if self.torch_threads:
                 set_torch_threads(self.torch_threads)
             store = RunStore.open(self.runs_dir)
@@ -477,15 +479,9 @@ class TrainingPane(Vertical, can_focus=True):
         """Memory and utilisation of the GPU, once a second while a run is going (cheap NVML reads)."""
         if not self.running or self._device is None:
             return
-        from ...training.devices import stats
+        from ...training.devices import stats, usage_line
 
-        s = stats(self._device)
-        parts = []
-        if s.mem_used is not None and s.mem_total:
-            parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
-        if s.util is not None:
-            parts.append(f"util {s.util:.0f}%")
-        self._gpu = "  ".join(parts)
+        self._gpu = usage_line(stats(self._device))
         self._redraw_head()
 
     def _redraw_progress(self) -> None:
