@@ -4,10 +4,10 @@ The runs are two picked on the runs screen (space marks, S opens), else the newe
 and simple_cnn runs (`store.compare.shift_pair`). Both are probed over [-4, 4]^2 by
 `lessons.shift.shift_accuracy`, the function `cnn-tui probe shift` prints, in a thread
 worker with a progress bar: about 3 s on one loaded CPU core for the two seed models
-(medians of 3: mlp 0.45 s, simple_cnn 2.6 s). The
-curves average each ring of shifts (`by_distance`); the grids give every (dx, dy); the
-arrows move a cursor over the grids, and the digit under it is drawn moved, with what
-both networks answer (`shifted_digit`: what the probe fed them).
+(medians of 3: mlp 0.45 s, simple_cnn 2.6 s). The curves average each ring of shifts
+(`by_distance`); the grids give every (dx, dy); the arrows move a cursor over the grids,
+and the digit under it is drawn moved, with what both networks answer (`shifted_digit`:
+what the probe fed them).
 """
 
 from __future__ import annotations
