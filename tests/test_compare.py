@@ -22,6 +22,7 @@ from tui_cnn.store.compare import (
     params_axis,
     run_spec,
     scatter,
+    shift_pair,
     short_count,
 )
 from tui_cnn.store.runs import RunRecord, RunStore, StoreError
@@ -76,6 +77,19 @@ def test_newest_is_the_first_finished_run_of_that_arch() -> None:
     assert newest(runs, "mlp").run_id == "r3"
     assert newest(runs, "lenet5") is None
     assert newest(runs, "simple_cnn", status="failed").run_id == "r4"
+
+
+def test_the_shift_pair_is_the_newest_mlp_and_simple_cnn_else_what_stands_in() -> None:
+    def ids(runs: list[RunRecord]) -> tuple[str, str] | None:
+        pair = shift_pair(runs)
+        return None if pair is None else (pair[0].run_id, pair[1].run_id)
+
+    seed = [record("r5", "lenet5"), record("r4", "simple_cnn"), record("r3", "mlp"), record("r2", "mlp")]
+    assert ids(seed) == ("r3", "r4")  # the seed's pair, mlp first, though lenet5 is newer
+    assert ids([record("r3", "simple_cnn"), record("r2", "simple_cnn"), record("r1", "lenet5")]) == ("r3", "r1")
+    assert ids([record("r3", "simple_cnn", status="failed"), record("r2", "mlp"), record("r1", "mlp")]) == ("r2", "r1")
+    assert ids([record("r2", "mlp"), record("r1", "simple_cnn", status="interrupted")]) is None
+    assert ids([]) is None
 
 
 def test_compare_gives_the_seeds_parameter_gap_and_accuracy_points() -> None:

@@ -30,11 +30,19 @@ def help_text(app: CnnTuiApp) -> str:
     return console.export_text()
 
 
-def make_app(tmp_path: Path, arch: str = "simple_cnn", *, runs_dir: Path | None = None, **config: object) -> CnnTuiApp:
+def make_app(
+    tmp_path: Path,
+    arch: str = "simple_cnn",
+    *,
+    runs_dir: Path | None = None,
+    dataset: str = "mnist-5k",
+    **config: object,
+) -> CnnTuiApp:
     """CPU, one torch thread (the same sums on any core count), the device label fixed, timings masked."""
     settings = {"epochs": 1, "batch_size": 64, "seed": 0, "device": "cpu", **config}
     return CnnTuiApp(
         arch=arch,
+        dataset=dataset,
         config=TrainConfig(**settings),
         runs_dir=str(runs_dir or tmp_path / "runs"),
         spec_dir=tmp_path,

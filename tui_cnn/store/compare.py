@@ -57,6 +57,27 @@ def newest(records: Sequence[RunRecord], arch: str, status: str = "finished") ->
     return next((r for r in records if r.arch == arch and r.status == status), None)
 
 
+SHIFT_PAIR = ("mlp", "simple_cnn")  # the seed's two architectures: the Shift view's default pair
+
+
+def shift_pair(records: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord] | None:
+    """The two finished runs the Shift view compares when none are picked, or None if there are not two.
+
+    The newest mlp and simple_cnn runs (the seed's question); where one is missing, the
+    newest run of another architecture stands in; with a single architecture, its two
+    newest runs.
+    """
+    done = [r for r in records if r.status == "finished"]
+    picked = [r for r in (newest(done, arch) for arch in SHIFT_PAIR) if r is not None]
+    for r in done:
+        if len(picked) == 2:
+            break
+        if r.arch not in {p.arch for p in picked}:
+            picked.append(r)
+    picked += [r for r in done if r not in picked][: 2 - len(picked)]
+    return (picked[0], picked[1]) if len(picked) == 2 else None
+
+
 def accuracy(record: RunRecord) -> float | None:
     """The accuracy a run is judged by: its final validation accuracy (None before its first epoch)."""
     return record.final_val_acc

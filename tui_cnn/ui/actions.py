@@ -77,7 +77,11 @@ TRAINING = (
     Action("space", "pause", "Pause", "Pause or resume training", "pause or resume the run"),
     Action("x", "stop", "Stop", "Stop training", "stop the run; its record is kept"),
     Action(
-        "h", "settings", "Settings", "Training settings", "epochs, batch size, learning rate, optimizer, seed, dataset"
+        "h",
+        "settings",
+        "Settings",
+        "Training settings",
+        "epochs, batch size, learning rate, optimizer, seed, dataset, shuffled pixels",
     ),
 )
 

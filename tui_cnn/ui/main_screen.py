@@ -195,9 +195,11 @@ class MainScreen(Screen):
             self.app.stylesheet.update_nodes(panes, animate=True)
 
     def _show_bar(self) -> None:
-        """The panes by number, and the lesson views' keys where the width allows (they are in ? too).
+        """The panes by number, and as many lesson views' keys, in order, as the width allows (all are in ?).
 
-        Three widths: everything; the panes closer together and no "? help" (the footer has it); the panes alone.
+        Each count of views is tried wide, then with the panes closer together and no "? help"
+        (the footer has it). A bar naming fewer than half the views would read as if they were
+        all there, so below that it says where to find them instead.
         """
 
         def panes(gap: str) -> Text:
@@ -208,15 +210,19 @@ class MainScreen(Screen):
                 text.append(gap)
             return text
 
-        lessons = Text("│ ", style="dim")
-        for view in VIEWS:
-            lessons.append(view.key, style="bold")
-            lessons.append(f" {view.short} ", style="dim")
-        wide = Text.assemble(panes(" "), lessons, ("│ ? help", "dim"))
-        closer = Text.assemble(panes(""), lessons)
-        narrow = Text.assemble(panes(" "), (" tab: next pane  ?: help", "dim"))
-        shown = next((bar for bar in (wide, closer) if bar.cell_len <= self.size.width), narrow)
-        self.query_one("#pane-bar", Info).show(shown)
+        bar = Text.assemble(panes(" "), (" tab: next pane  ?: help", "dim"))
+        for shown in range(len(VIEWS), len(VIEWS) // 2, -1):
+            lessons = Text("│ ", style="dim")
+            for view in VIEWS[:shown]:
+                lessons.append(view.key, style="bold")
+                lessons.append(f" {view.short} ", style="dim")
+            wide = Text.assemble(panes(" "), lessons, ("│ ? help", "dim"))
+            closer = Text.assemble(panes(""), lessons)
+            fits = next((b for b in (wide, closer) if b.cell_len <= self.size.width), None)
+            if fits is not None:
+                bar = fits
+                break
+        self.query_one("#pane-bar", Info).show(bar)
 
     def on_resize(self) -> None:
         self._show_bar()

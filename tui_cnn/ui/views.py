@@ -19,6 +19,7 @@ from .screens.ladder import LadderScreen
 from .screens.matrix import MatrixScreen
 from .screens.mistakes import MistakesScreen
 from .screens.runs import RunsScreen
+from .screens.shift import ShiftScreen
 from .screens.templates import TemplatesScreen
 
 if TYPE_CHECKING:
@@ -70,5 +71,12 @@ VIEWS: tuple[View, ...] = (
         "ladder",
         "sharing or locality: mlp, dense_cnn, local_cnn, simple_cnn as seed groups; t trains it",
         LadderScreen,
+    ),
+    View(
+        "S",
+        "Shifted digits",
+        "shift",
+        "the newest mlp and simple_cnn runs (or two marked in the runs view) on digits moved up to 4 pixels",
+        ShiftScreen,
     ),
 )

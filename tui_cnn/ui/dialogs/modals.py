@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from ...architecture.budget import budget_of, layer_row
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import LAYER_HELP, Layer, ParseError, format_shape, parse_layers
+from ...training.transforms import permuted_name, split_name
 
 T = TypeVar("T")
 
@@ -291,9 +292,11 @@ class OpenSpec(Prompt[T]):
 
 
 class HyperParams(Dialog[tuple[Any, str, int]]):
-    """Epochs, batch size, learning rate, optimizer, seed, seeds and dataset, checked by the core.
+    """Epochs, batch size, learning rate, optimizer, seed, seeds, dataset and its pixel shuffle, checked by the core.
 
     Seeds above 1 train a seed group (seed, seed + 1, ...) in one step: the curves show their mean and spread.
+    The shuffle is the CLI's `--permute-pixels SEED`: blank leaves the pixels as they are,
+    a seed makes the dataset `NAME/permSEED`, the name its runs are recorded under.
     """
 
     FIELDS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "learning rate"), ("seed", "seed"))
@@ -302,8 +305,8 @@ class HyperParams(Dialog[tuple[Any, str, int]]):
     def __init__(self, config: Any, dataset: str, datasets: Sequence[str], seeds: int = 1) -> None:
         super().__init__("Training settings")
         self.config = config
-        self.dataset = dataset
-        self.datasets = list(dict.fromkeys([dataset, *datasets]))
+        self.dataset, self.permutation = split_name(dataset)
+        self.datasets = list(dict.fromkeys([self.dataset, *datasets]))
         self.seeds = seeds
 
     def compose(self) -> ComposeResult:
@@ -326,6 +329,10 @@ class HyperParams(Dialog[tuple[Any, str, int]]):
                 yield Select(
                     [(d, d) for d in self.datasets], value=self.dataset, allow_blank=False, id="f-dataset", compact=True
                 )
+            with Horizontal(classes="field"):
+                yield Label("shuffle pixels")
+                shuffle = "" if self.permutation is None else str(self.permutation)
+                yield Input(shuffle, placeholder="off (a seed shuffles)", id="f-permute", compact=True)
             yield Static(id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok", compact=True)
@@ -353,7 +360,13 @@ class HyperParams(Dialog[tuple[Any, str, int]]):
             return f"seeds must be a whole number, got {text!r}"
         if not 1 <= seeds <= self.MAX_SEEDS:
             return f"seeds must be 1 (a solo run) to {self.MAX_SEEDS}, got {seeds}"
-        return config, str(self.query_one("#f-dataset", Select).value), seeds
+        base, shuffle = str(self.query_one("#f-dataset", Select).value), self.query_one("#f-permute", Input).value
+        try:
+            return config, permuted_name(base, int(shuffle) if shuffle.strip() else None), seeds
+        except ValueError as exc:
+            if shuffle.strip().lstrip("-").isdigit():
+                return str(exc)
+            return f"shuffle pixels must be a seed (a whole number) or blank, got {shuffle.strip()!r}"
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

@@ -58,6 +58,10 @@ def screen_rows(actions: tuple[Action, ...], key_display: Callable[[Binding], st
     return rows
 
 
+# Keys several lesson views share, listed once under them.
+LESSON_KEYS = (("u", "in the maps, fields and mistakes views, on shuffled pixels: the digit unshuffled beside it"),)
+
+
 class HelpScreen(ModalScreen[None]):
     """Keys and panes; escape, ? or q closes it."""
 
@@ -85,6 +89,8 @@ class HelpScreen(ModalScreen[None]):
             )
             for view in VIEWS:
                 table.add_row(view.key, f"{view.title}: {view.help}")
+            for key, what in LESSON_KEYS:
+                table.add_row(key, what)
         for title, about, actions in PANES:
             table.add_row("", "")
             table.add_row(Text(title, style="bold"), Text(about, style="italic"))

@@ -111,15 +111,17 @@ def run_heading(record: RunRecord, show_volatile: bool) -> Text:
 
 
 class RunsScreen(Screen):
-    """The runs table over the scatter: enter opens (a group: unfolds), g unfolds all, space marks, c compares two."""
+    """The runs table over the scatter: enter opens (a group: unfolds), g unfolds all, space marks, c compares
+    two, S shifts two, l loads, e mistakes."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("enter", "open", "Open", key_display="⏎", show=False),
-        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them"),
+        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them, S to shift them"),
         Binding("c", "compare", "Compare"),
+        Binding("S", "shift", "Shift", show=False, tooltip="the two marked runs in the Shift view"),
         Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
         Binding("e", "mistakes", "Mistakes"),
         Binding("g", "unfold_all", "Groups", tooltip="unfold every group into its runs, or fold them again"),
@@ -292,6 +294,18 @@ class RunsScreen(Screen):
             self.notify("a group is many runs: unfold it (enter) and mark two of its runs", timeout=4)
             return
         self.app.push_screen(CompareScreen(self.store, a, b, self.show_volatile))
+
+    def action_shift(self) -> None:
+        from .shift import ShiftScreen
+
+        if len(self.marked) != 2:
+            self.notify("mark two runs with space first, then S shows them in the Shift view", timeout=3)
+            return
+        a, b = (self.rows[i] for i in self.marked)
+        if not isinstance(a, RunRecord) or not isinstance(b, RunRecord):
+            self.notify("a group is many runs: unfold it (enter) and mark two of its runs", timeout=4)
+            return
+        self.app.push_screen(ShiftScreen(self.context, (a.run_id, b.run_id)))
 
     def action_load(self) -> None:
         if self.chosen is not None:
