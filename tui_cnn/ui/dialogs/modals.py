@@ -390,6 +390,41 @@ class ConfirmQuit(Dialog[bool]):
         self.dismiss(None)
 
 
+class Confirm(Dialog[bool]):
+    """Ask before doing what cannot be undone (deleting runs); y or the button confirms, n or escape cancels."""
+
+    BINDINGS = [
+        Binding("escape,n", "cancel", "Cancel"),
+        Binding("y", "confirm", "Yes"),
+    ]
+
+    def __init__(self, title: str, body: str | Text, ok: str) -> None:
+        super().__init__(title)
+        self.body, self.ok = body, ok
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.body)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.ok} (y)", variant="error", id="ok", compact=True)
+                yield Button("Cancel (n)", variant="primary", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#cancel", Button).focus()
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#ok")
+    def ok_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+
 def new_layer(kind: str) -> Layer:
     """The layer a picked kind starts as: defaults for those with numbers, else the bare kind."""
     return NEW_LAYER.get(kind, Layer(kind))

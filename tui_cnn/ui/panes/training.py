@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ from ..widgets.curves import CurveChart
 from ..widgets.info import Info
 
 if TYPE_CHECKING:
+    from ...experiments.run import Continuation
+    from ...store.runs import EpochMetrics
     from ...training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -199,15 +202,33 @@ class TrainingPane(Vertical, can_focus=True):
             self.notify(f"cannot train: {self.problem}", severity="error", timeout=5)
             return
         spec = self.spec
+        self._begin(spec, spec.name if spec.name != "custom" else spec.line(), None)
+
+    def continue_run(self, spec: Spec, continuation: Continuation, metrics: Sequence[EpochMetrics]) -> None:
+        """Continue a stored run (checked by `continuation`): same id, its settings, its epochs drawn first."""
+        if self.running:
+            self.notify("a run is going: x stops it, then continue the other", timeout=3)
+            return
+        self.config, self.dataset = continuation.config, continuation.record.dataset
+        self._begin(spec, continuation.record.arch, continuation)
+        done = continuation.checkpoint.epoch
+        self.epochs.extend(
+            EpochEnd(m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.seconds, 0.0)
+            for m in metrics
+            if m.epoch <= done
+        )
+        self._changed()
+
+    def _begin(self, spec: Spec, arch: str, continuation: Continuation | None) -> None:
+        """Start the training thread: a new run of `spec`, or `continuation`'s run going on."""
         self.state, self.message, self.run_id = "starting", "", None
         self.started, self.last_step = None, None
         self.steps = ()
         self.epochs.clear()
         self._run, self._stop_requested, self._gpu = None, False, ""
-        arch = spec.name if spec.name != "custom" else spec.line()
         done = self._run_done = threading.Event()
         self._worker = self.run_worker(
-            partial(self._train, spec, self.dataset, self.config, arch, done),
+            partial(self._train, spec, self.dataset, self.config, arch, done, continuation),
             thread=True,
             group="train",
             name="train",
@@ -312,7 +333,15 @@ class TrainingPane(Vertical, can_focus=True):
             log.exception("warming torch up failed")
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
-    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event) -> None:
+    def _train(
+        self,
+        spec: Spec,
+        dataset: str,
+        config: TrainConfig,
+        arch: str,
+        done: threading.Event,
+        continuation: Continuation | None,
+    ) -> None:
         """In a thread: one `Run` (recorded and logged by the core), weights converted, events posted; `done` last."""
         post = self.post_message
         try:
@@ -343,7 +372,8 @@ class TrainingPane(Vertical, can_focus=True):
                         post(RunWeights(snapshot))
                     post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_id))
 
-            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir)
+            resume = continuation.resume if continuation else None
+            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir, resume=resume)
             self._run = run
             if self._stop_requested:
                 run.stop()
