@@ -24,8 +24,8 @@ from tui_cnn.ui.panes.training import TrainingPane
 from tui_cnn.ui.screens.runs import RunsScreen
 from tui_cnn.ui.screens.transplant import TransplantScreen
 
-from . import apps
 from ..subsets import first_digits
+from . import apps
 
 WIDE = (120, 40)
 
