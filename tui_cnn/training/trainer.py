@@ -300,11 +300,11 @@ class Trainer(Controls):
         return data, device
 
     def _weights(self) -> Weights:
-        """A CPU copy of the whole state dict; the conv and linear weights by layer index point into it."""
+        """A CPU copy of the whole state dict; the conv, local and linear weights by layer index point into it."""
         assert self.model is not None
         state = _cpu_copy(self.model.state_dict())
         kinds = enumerate(layer.kind for layer in self.spec.layers)
-        tensors = {i: state[f"{i}.weight"] for i, kind in kinds if kind in ("conv", "linear")}
+        tensors = {i: state[f"{i}.weight"] for i, kind in kinds if kind in ("conv", "local", "linear")}
         return Weights(self._step, self._epoch, tensors, state)
 
     def _train(self) -> None:

@@ -80,14 +80,14 @@ def weight_arrays(tensors: dict[int, Any]) -> dict[int, Any]:
 
 
 def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, Any]:
-    """The trained conv and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
+    """The trained conv, local and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
     if not state_dict:
         return {}
     return weight_arrays(
         {
             i: state_dict[f"{i}.weight"]
             for i, layer in enumerate(spec.layers)
-            if layer.kind in ("conv", "linear") and f"{i}.weight" in state_dict
+            if layer.kind in ("conv", "local", "linear") and f"{i}.weight" in state_dict
         }
     )
 
