@@ -209,3 +209,14 @@ def test_transplant_snapshot(snap_compare, tmp_path: Path, runs_dir: Path) -> No
 
     with apps.one_torch_thread():
         assert snap_compare(make_app(tmp_path, runs_dir), terminal_size=WIDE, run_before=run_before)
+
+
+async def test_help_lists_the_runs_view_keys_and_the_local_layer_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path, tmp_path / "runs")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("question_mark")
+        text = apps.help_text(app)
+    assert "Runs view (r)" in text
+    for words in ("continue the run in the Training pane", "delete the marked runs", "the run as the MLP it is"):
+        assert words in text, words
+    assert "local layer: next position" in text and "how each kernel differs across positions" in text

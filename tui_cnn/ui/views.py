@@ -55,6 +55,12 @@ VIEWS: tuple[View, ...] = (
         "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels",
         TemplatesScreen,
     ),
-    View("r", "Runs", "runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
+    View(
+        "r",
+        "Runs",
+        "runs",
+        "every run: open, compare two, load, continue, delete, transplant; params vs accuracy",
+        RunsScreen,
+    ),
     View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
 )

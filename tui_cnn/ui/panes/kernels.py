@@ -324,8 +324,9 @@ class KernelsPane(Vertical, can_focus=True):
         self.redraw()
 
     def action_spread(self) -> None:
-        self.spread = not self.spread
-        self.redraw()
+        if self.chosen is not None and self.chosen.kind == "local":
+            self.spread = not self.spread
+            self.redraw()
 
     def action_select(self, dx: int, dy: int) -> None:
         layer = self.chosen

@@ -15,6 +15,7 @@ from ..panes.budget import BudgetPane
 from ..panes.kernels import KernelsPane
 from ..panes.training import TrainingPane
 from ..views import VIEWS
+from .runs import RunsScreen
 
 PANES: tuple[tuple[str, str, list[Binding]], ...] = (
     (
@@ -40,6 +41,16 @@ PANES: tuple[tuple[str, str, list[Binding]], ...] = (
         "The selected layer's weights: blue negative, white zero, red positive.\n"
         "A CNN's 3x3 kernels become edge detectors; the MLP's units 28x28 templates.",
         list(KernelsPane.BINDINGS),
+    ),
+)
+
+# Views whose keys are more than their footer has room for.
+VIEW_KEYS: tuple[tuple[str, str, list[Binding]], ...] = (
+    (
+        "Runs view (r)",
+        "r continues the highlighted run in the Training pane (same run id, epochs appended);\n"
+        "m shows it transplanted into an MLP; d deletes the marked runs (asks first).",
+        list(RunsScreen.BINDINGS),
     ),
 )
 
@@ -80,7 +91,7 @@ class HelpScreen(ModalScreen[None]):
             )
             for view in VIEWS:
                 table.add_row(view.key, f"{view.title}: {view.help}")
-        for title, about, bindings in PANES:
+        for title, about, bindings in (*PANES, *VIEW_KEYS):
             table.add_row("", "")
             table.add_row(Text(title, style="bold"), Text(about, style="italic"))
             for binding in bindings:
