@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from tui_cnn.architecture.local import LocallyConnected2d
+from tui_cnn.architecture.spec import parse_line
 from tui_cnn.lessons.positions import kernels_at, position_spread
+from tui_cnn.training.config import TrainConfig
+from tui_cnn.training.data import Dataset
+from tui_cnn.training.events import Weights
+from tui_cnn.training.trainer import Trainer
+
+from .subsets import first_digits
 
 
 def test_the_kernels_at_a_position_are_the_conv_that_computes_it() -> None:
@@ -39,3 +46,16 @@ def test_shared_kernels_spread_nowhere_and_one_changed_kernel_stands_out_where_i
     assert spread[3, 1, 1] == pytest.approx(11 / 12)  # it is 1 - 1/12 from the new mean
     others = np.delete(spread[3].reshape(-1), 5)
     assert np.allclose(others, 1 / 12)
+
+
+def test_the_trainers_weight_snapshots_carry_a_local_layer(mnist5k: Dataset) -> None:
+    """The Kernels pane draws what the Weights events hold: the local layer's weight must be among them."""
+    seen: list[Weights] = []
+    spec = parse_line("local 2 k3 s4 | relu | flatten | linear 10")
+    config = TrainConfig(epochs=1, batch_size=64, device="cpu", seed=0, weights_every=0)
+    ended = Trainer(
+        spec, first_digits(mnist5k, 128, 64), config, lambda e: isinstance(e, Weights) and seen.append(e)
+    ).run()
+    assert ended.status == "finished", ended.message
+    assert seen and sorted(seen[-1].tensors) == [0, 3]
+    assert seen[-1].tensors[0].shape == (7 * 7, 2, 9)  # positions, out, in*k*k

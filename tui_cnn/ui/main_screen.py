@@ -237,7 +237,7 @@ class MainScreen(Screen):
             show_volatile=training.show_volatile,
             seed=training.config.seed,
             latest_run_id=training.run_id if training.state not in RUNNING else None,
-            training=training.running,
+            training=lambda: self.training.running,
             weights=self.trained_weights,
         )
 

@@ -173,6 +173,7 @@ class KernelGrid(ScrollView, can_focus=False):
 
 
 LAYER = Binding.Group("Layer", compact=True)
+POSITION = Binding.Group("Position", compact=True)
 
 
 class KernelsPane(Vertical, can_focus=True):
@@ -202,8 +203,22 @@ class KernelsPane(Vertical, can_focus=True):
         Binding("v", "values", "Values", tooltip="show the selected kernel's numbers"),
         Binding("n", "scale", "Scale", tooltip="colour scale per kernel or per layer"),
         # A local layer's (hidden from the footer on other layers, by check_action).
-        Binding("comma", "position(-1, 0)", "Pos", key_display=",", tooltip="local layer: previous position"),
-        Binding("full_stop", "position(1, 0)", "Pos", key_display=".", tooltip="local layer: next position"),
+        Binding(
+            "comma",
+            "position(-1, 0)",
+            "Prev position",
+            key_display=",",
+            tooltip="local layer: previous position",
+            group=POSITION,
+        ),
+        Binding(
+            "full_stop",
+            "position(1, 0)",
+            "Next position",
+            key_display=".",
+            tooltip="local layer: next position",
+            group=POSITION,
+        ),
         Binding("shift+left", "position(-1, 0)", "Pos ←", show=False, tooltip="local layer: position left"),
         Binding("shift+right", "position(1, 0)", "Pos →", show=False, tooltip="local layer: position right"),
         Binding("shift+up", "position(0, -1)", "Pos ↑", show=False, tooltip="local layer: position up"),

@@ -28,7 +28,7 @@ class LessonContext:
     show_volatile: bool  # False masks what differs between identical runs (snapshots)
     seed: int  # the Training pane's seed: initial weights are drawn with it
     latest_run_id: str | None  # the Training pane's last run, once it has ended
-    training: bool  # a run is going in the Training pane (another cannot be continued meanwhile)
+    training: Callable[[], bool]  # whether a run is going in the Training pane now (none can be continued then)
     weights: Callable[[], WeightSnapshot | None]  # the spec's latest weights (live or final), or None
 
 

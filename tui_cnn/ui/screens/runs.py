@@ -242,7 +242,7 @@ class RunsScreen(Screen):
         record = self.chosen
         if record is None:
             return
-        if self.context.training:
+        if self.context.training():
             self.notify("a run is going: x stops it, then continue this one", timeout=4)
             return
         if record.status == "running":
