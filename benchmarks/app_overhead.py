@@ -2,6 +2,7 @@
 
     python benchmarks/app_overhead.py                    # simple_cnn, mnist-5k, 20 epochs, batch 64, 3 rounds
     python benchmarks/app_overhead.py --long-epochs 0    # without the 200-epoch memory runs
+    python benchmarks/app_overhead.py --device cuda      # both sides training on the GPU
 
 Every measurement is its own process, so its resident memory and torch's thread pool
 are its own, and each round runs headless, the app watched and the app with keys one
@@ -23,6 +24,14 @@ after the other, so a busy machine slows all alike; the figures are medians.
 
 samples/s is the trainer's own figure (training time only, as stored in the runs
 store), the same for all. Prints one JSON line.
+
+The slow box (`--slow SHARE`, 0.5 if given alone): every measurement, headless and
+app alike, may use only SHARE of each CPU it is allowed. Where this process can make
+a cgroup (v1 `cpu` or v2 `cpu.max`, as root), that is a CPU quota, handed out in 10 ms
+periods as a hypervisor hands a small cloud box its slices; elsewhere one competitor
+process per CPU spins beside it (busy 2 x (1 - SHARE) of each 10 ms), a noisier
+stand-in. The CPUs are whatever the process is allowed: `taskset -c 1 python ...`
+gives it one core (torch's default thread count follows).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from typing import Any
 
 LAG_TICK = 0.01  # seconds: the timer whose delay measures the event loop's lag
 KEY_EVERY = 0.5  # seconds between key presses while training
+SLOW_PERIOD = 0.01  # seconds: the slow box's CPU quota period (and the fallback competitor's cycle)
 SAMPLE_EVERY = 0.05  # seconds between the benchmark's own looks at the app (memory, epochs)
 RSS_AT = 10  # the long run's early epoch, compared with its last
 
@@ -55,7 +65,7 @@ def rss_mb() -> float:
 def config(args: argparse.Namespace) -> Any:
     from tui_cnn.training.config import TrainConfig
 
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device)
 
 
 def stored(runs: str, run_id: str | None) -> dict[str, Any]:
@@ -170,7 +180,41 @@ async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
     }
 
 
+def burn(busy: float) -> None:
+    """The fallback competitor: spin for `busy` of every SLOW_PERIOD, sleep the rest, until killed."""
+    while True:
+        until = time.perf_counter() + busy * SLOW_PERIOD
+        while time.perf_counter() < until:
+            pass
+        time.sleep((1 - busy) * SLOW_PERIOD)
+
+
+def quota_group(share: float) -> Path | None:
+    """A new cgroup giving its processes `share` of each allowed CPU in SLOW_PERIOD slices (None: none here)."""
+    cpus, period = len(os.sched_getaffinity(0)), round(SLOW_PERIOD * 1e6)
+    quota = max(1000, round(share * cpus * period))
+    name = f"cnn-tui-bench-{os.getpid()}"
+    for root, settings in (
+        (Path("/sys/fs/cgroup/cpu"), {"cpu.cfs_period_us": period, "cpu.cfs_quota_us": quota}),  # v1
+        (Path("/sys/fs/cgroup"), {"cpu.max": f"{quota} {period}"}),  # v2
+    ):
+        group = root / name
+        try:
+            group.mkdir(exist_ok=True)
+            for file, value in settings.items():
+                (group / file).write_text(f"{value}\n")
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+            continue
+        return group
+    return None
+
+
 def child(args: argparse.Namespace) -> None:
+    if args.child == "burn":
+        burn(args.slow)
+        return
     with tempfile.TemporaryDirectory() as runs:
         result = headless(args, runs) if args.child == "headless" else asyncio.run(in_app(args, runs))
     print(json.dumps(result))
@@ -181,15 +225,40 @@ def child(args: argparse.Namespace) -> None:
 
 def spawn(kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: int, key_every: float = 0) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arch", arch]
-    cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch)]
+    cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch), "--device", args.device]
     cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick)]
     if args.app_threads is not None:
         cmd += ["--app-threads", str(args.app_threads)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    group = quota_group(args.slow) if args.slow else None
+    competitors = []
+    if args.slow and group is None:
+        busy = min(1.0, 2 * (1 - args.slow))
+        burner = [sys.executable, str(Path(__file__).resolve()), "--child", "burn", "--slow", str(busy)]
+        competitors = [subprocess.Popen(burner) for _ in os.sched_getaffinity(0)]  # each inherits the CPUs
+
+    def enter_group() -> None:
+        if group is not None:
+            (group / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+    try:
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, preexec_fn=enter_group).stdout
+    finally:
+        for competitor in competitors:
+            competitor.kill()
+            competitor.wait()
+        if group is not None:
+            group.rmdir()
     result = json.loads(out.strip().splitlines()[-1])
     if result["status"] != "finished":
         raise SystemExit(f"{kind} run did not finish: {result}")
     return result
+
+
+def slow_by_quota(share: float) -> bool:
+    group = quota_group(share)
+    if group is not None:
+        group.rmdir()
+    return group is not None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -220,6 +289,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="mnist-5k")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="where both sides train: cpu, cuda, ...")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of headless, app watched, app with keys")
     parser.add_argument("--key-every", type=float, default=KEY_EVERY, help="seconds between key presses")
     parser.add_argument("--lag-tick", type=float, default=LAG_TICK, help="the lag timer's interval in seconds")
@@ -227,7 +297,15 @@ def main() -> None:
     parser.add_argument("--long-epochs", type=int, default=200, help="epochs of the memory run (0: skip)")
     parser.add_argument("--long-batch-size", type=int, default=512)
     parser.add_argument("--app-threads", type=int, help="torch threads in the app (default: its own; 0: torch's)")
-    parser.add_argument("--child", choices=("headless", "app"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--slow",
+        type=float,
+        nargs="?",
+        const=0.5,
+        default=0.0,
+        help="emulate a slow box: this share of each CPU, a quota where a cgroup can be made (alone: 0.5)",
+    )
+    parser.add_argument("--child", choices=("headless", "app", "burn"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -243,10 +321,14 @@ def main() -> None:
     figures: dict[str, Any] = {
         "benchmark": "app_overhead",
         "arch": args.arch,
+        "device": args.device,
         "dataset": args.dataset,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "repeat": args.repeat,
+        "cpus": len(os.sched_getaffinity(0)),
+        "slow_share": args.slow,
+        "slow_by": ("cgroup quota" if slow_by_quota(args.slow) else "competitor") if args.slow else None,
         "headless_samples_per_s": round(speed["headless"]),
         "app_samples_per_s": round(speed["app"]),
         "app_vs_headless": round(speed["app"] / speed["headless"], 3),
@@ -258,6 +340,7 @@ def main() -> None:
         "lag_ms_max": round(max(lags), 2),
         "lag_ticks": len(lags),
         "key_ms_median": round(statistics.median(keys), 2),
+        "key_ms_p95": round(pct(keys, 0.95), 2),
         "key_ms_max": round(max(keys), 2),
         "keys": len(keys),
         "ui_cpu_share_median": round(statistics.median(r["ui_cpu_share"] for r in runs["app"]), 3),

@@ -1,18 +1,45 @@
-"""Fixtures shared by the core tests."""
+"""Fixtures shared by the core tests, and the device they train on (tests/devices.py)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tui_cnn.training.data import Dataset, load
 
+from .devices import device_from, unavailable
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A device variable that names no device stops the session with one line, before any test."""
+    try:
+        device_from(os.environ)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+@pytest.fixture(scope="session")
+def device() -> str:
+    """The device the training tests run on (CNN_TUI_TEST_DEVICE, cpu by default); skips if absent here."""
+    name = device_from(os.environ)
+    reason = unavailable(name)
+    if reason:
+        pytest.skip(reason)
+    return name
+
 
 @pytest.fixture(scope="session")
 def mnist5k() -> Dataset:
     """The offline 5,000-digit set on the CPU, parsed once for the whole session."""
     return load("mnist-5k")
+
+
+@pytest.fixture(scope="session")
+def mnist5k_on_device(mnist5k: Dataset, device: str) -> Dataset:
+    """The same digits on the test device (the same tensors on the CPU)."""
+    return mnist5k.to(device)
 
 
 @pytest.fixture(scope="session", autouse=True)

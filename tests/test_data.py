@@ -107,10 +107,17 @@ def test_an_unwritable_cache_only_means_parsing_each_time(tmp_path: Path) -> Non
     assert load("mnist-5k", blocker / "data").x_train.shape == (4000, 1, 28, 28)
 
 
-def test_to_moves_every_tensor(mnist5k: Dataset) -> None:
-    moved = mnist5k.to("cpu")
-    assert moved.device.type == "cpu"
+def test_to_moves_every_tensor(mnist5k: Dataset, device: str) -> None:
+    moved = mnist5k.to(device)
+    tensors = (moved.x_train, moved.y_train, moved.x_val, moved.y_val)
+    assert all(t.device.type == torch.device(device).type for t in tensors)
     assert moved.mean == mnist5k.mean and moved.classes == mnist5k.classes
+    assert torch.equal(moved.x_val.cpu(), mnist5k.x_val) and torch.equal(moved.y_train.cpu(), mnist5k.y_train)
+
+
+def test_load_puts_the_set_on_the_device(device: str) -> None:
+    data = load("mnist-5k", device=device)
+    assert data.device.type == torch.device(device).type and data.x_train.shape == (4000, 1, 28, 28)
 
 
 def test_unknown_dataset(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from tui_cnn.architecture.init import initial_model
 from tui_cnn.architecture.presets import preset, resolve
 from tui_cnn.architecture.spec import Spec, or_raise
 from tui_cnn.experiments import group as group_module
+from tui_cnn.experiments import group_conv
 from tui_cnn.experiments.group import GroupTrainer, dropout_generator, dropout_mask, split, stack
 from tui_cnn.training import optimizers
 from tui_cnn.training.config import TrainConfig
@@ -62,7 +63,9 @@ def assert_same_weights(solo: dict[str, torch.Tensor], member: dict[str, torch.T
         assert error < 1e-5, f"{name}: relative error {error:.2e}"
 
 
-@pytest.mark.parametrize("arch", ["simple_cnn", "mlp", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)])
+@pytest.mark.parametrize(
+    "arch", ["simple_cnn", "mlp", "local_cnn", POOL_DROPOUT.format(p=0), POOL_DROPOUT.format(p=0.2)]
+)
 def test_each_member_ends_with_its_solo_runs_weights(tiny: Dataset, arch: str) -> None:
     spec = or_raise(resolve(arch))
     members = configs((0, 3e-3), (1, 3e-3), (2, 1e-3))  # seeds and a learning rate apart
@@ -133,6 +136,17 @@ def test_a_diverging_member_ends_alone_and_the_others_go_on(tiny: Dataset) -> No
     # The diverged member's Ended comes when it diverged, before the other's epochs end.
     order = [(m, type(e).__name__) for m, e in events]
     assert order.index((1, "Ended")) < order.index((0, "EpochEnd"))
+
+
+def test_a_member_diverges_by_the_solo_rule_on_a_huge_finite_loss(tiny: Dataset) -> None:
+    """A mean loss of ~1e7 is finite but blown up: the member ends diverged as its solo run does, at the same step."""
+    spec = preset("mlp")
+    members = configs((0, 0.05), (1, 30.0), optimizer="sgd")
+    ended, _ = run_group(spec, tiny, members)
+    solo = Trainer(spec, tiny, members[1]).run()
+    assert solo.status == ended[1].status == "diverged"
+    assert ended[1].message == solo.message and "loss became" in solo.message
+    assert ended[0].status == "finished" and ended[0].epochs_done == 2
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
@@ -226,3 +240,69 @@ def test_stacked_state_has_the_solo_models_keys() -> None:
         state = group_module.member_state(model, k)
         assert {n: t.shape for n, t in state.items()} == {n: t.shape for n, t in solo.state_dict().items()}
         assert all(torch.equal(state[n], t) for n, t in solo.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd"])
+def test_members_match_their_solo_runs_when_the_private_kernels_are_broken(
+    tiny: Dataset, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private fused kernel that raises is found out once; the group steps with public ops, as the solo runs do."""
+
+    def broken(*args, **kwargs) -> None:
+        raise RuntimeError("no such kernel on this build")
+
+    monkeypatch.setattr(optimizers, "_choices", {})
+    monkeypatch.setattr(torch, "_fused_adamw_" if name == "adamw" else f"_fused_{name}_", broken)
+    spec = preset("simple_cnn")
+    lr = 0.05 if name == "sgd" else 3e-3
+    members = configs((0, lr), (1, lr / 2), optimizer=name, weight_decay=0.01)
+    ended, _ = run_group(spec, tiny, members)
+    for config, member in zip(members, ended, strict=True):
+        solo = Trainer(spec, tiny, config).run()
+        assert member.status == solo.status == "finished"
+        assert_same_weights(solo.state_dict, member.state_dict)
+
+
+@pytest.mark.parametrize("mode", group_conv.MODES)
+@pytest.mark.parametrize(
+    ("shape", "out", "k", "stride", "padding"),
+    [((1, 28, 28), 4, 3, 2, 1), ((3, 9, 7), 5, 3, 1, 0), ((4, 6, 6), 2, 2, 2, 1), ((16, 2, 2), 10, 3, 2, 1)],
+)
+def test_each_conv_mode_computes_each_members_conv(
+    mode: str, shape: tuple[int, int, int], out: int, k: int, stride: int, padding: int
+) -> None:
+    generator = torch.Generator().manual_seed(1)
+    n, (c, h, w) = 3, shape
+    x = torch.randn(5, n * c, h, w, generator=generator)
+    weight, bias = torch.randn(n, out, c, k, k, generator=generator), torch.randn(n, out, generator=generator)
+    got = group_conv.conv(mode, x, weight, bias, (stride, stride), (padding, padding))
+    for member in range(n):
+        alone = torch.nn.functional.conv2d(
+            x[:, member * c : (member + 1) * c], weight[member], bias[member], stride, padding
+        )
+        assert torch.allclose(got[:, member * out : (member + 1) * out], alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", group_conv.MODES)
+def test_members_match_their_solo_runs_in_every_conv_mode(
+    tiny: Dataset, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen: list[str] = []
+    monkeypatch.setattr(group_conv, "fastest", lambda *args: chosen.append(mode) or mode)
+    spec = or_raise(resolve(POOL_DROPOUT.format(p=0.2)))
+    members = configs((0, 3e-3), (1, 1e-3))
+    ended, _ = run_group(spec, tiny, members)
+    assert chosen == [mode]  # the one conv was tuned
+    for config, member in zip(members, ended, strict=True):
+        assert_same_weights(Trainer(spec, tiny, config).run().state_dict, member.state_dict)
+
+
+def test_tuning_picks_a_mode_per_geometry_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(group_conv, "_fastest", {})
+    timed: list[str] = []
+    real = group_conv._seconds
+    monkeypatch.setattr(group_conv, "_seconds", lambda step: timed.append("x") or real(step))
+    args = ((8, 3, 6, 6), (3, 4, 1, 3, 3), True, (2, 2), (1, 1), False, torch.device("cpu"))
+    assert group_conv.fastest(*args) in group_conv.MODES
+    assert group_conv.fastest(*args) == group_conv.fastest(*args)
+    assert len(timed) == len(group_conv.MODES)  # timed once, then cached

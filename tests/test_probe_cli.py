@@ -60,6 +60,33 @@ def test_probe_shift_table_shows_rings_and_the_grid(store: tuple[Path, dict[str,
     assert f"{runs['mnist-5k']['val_acc'] * 100:.1f}" in result.stdout
 
 
+def test_probe_shift_on_a_group_reports_mean_and_sd_per_shift(tmp_path: Path) -> None:
+    swept = invoke("sweep", "linear", "--seeds", "2", *TINY, "--runs-dir", str(tmp_path), "--json")
+    assert swept.exit_code == 0, swept.output
+    sweep = json.loads(swept.stdout.splitlines()[-1])
+    result = invoke("probe", "shift", sweep["sweep_id"], "--max", "1", "--runs-dir", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["runs"] == []
+    (group,) = data["groups"]
+    assert (group["group_id"], group["n"]) == (sweep["groups"][0]["group_id"], 2)
+    assert {(s["dx"], s["dy"]) for s in group["shifts"]} == {(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+    at_zero = next(s for s in group["shifts"] if (s["dx"], s["dy"]) == (0, 0))
+    accs = [r["val_acc"] for r in sweep["runs"]]
+    assert at_zero["val_acc_mean"] == pytest.approx(statistics.fmean(accs), abs=1e-9)
+    assert at_zero["val_acc_sd"] == pytest.approx(statistics.stdev(accs), abs=1e-9)
+    # Each shift's mean is over the members' own probes, one a run.
+    member = json.loads(
+        invoke("probe", "shift", *group["run_ids"], "--max", "1", "--runs-dir", str(tmp_path), "--json").stdout
+    )
+    right = [next(s["val_acc"] for s in r["shifts"] if (s["dx"], s["dy"]) == (1, 0)) for r in member["runs"]]
+    assert next(s for s in group["shifts"] if (s["dx"], s["dy"]) == (1, 0))["val_acc_mean"] == pytest.approx(
+        statistics.fmean(right)
+    )
+    table = invoke("probe", "shift", group["group_id"], "--max", "1", "--runs-dir", str(tmp_path))
+    assert table.exit_code == 0 and "±" in table.stdout and group["group_id"] in table.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -90,6 +117,10 @@ def test_probe_permute_trains_each_seed_on_both_and_reports_their_mean_and_sd(tm
     assert sorted((r.dataset, r.config["seed"]) for r in records) == [
         ("mnist-5k", 5), ("mnist-5k", 6), ("mnist-5k/perm1", 5), ("mnist-5k/perm1", 6),
     ]  # fmt: skip
+    # Trained as groups: the seeds of each dataset one group, both under one sweep.
+    assert len({r.group_id for r in records if r.dataset == "mnist-5k"}) == 1
+    assert len({r.group_id for r in records}) == 2 and None not in {r.group_id for r in records}
+    assert len({r.sweep_id for r in records}) == 1
     for key, dataset in (("plain", "mnist-5k"), ("permuted", "mnist-5k/perm1")):
         accs = [r.final_val_acc for r in records if r.dataset == dataset]
         assert found[f"{key}_mean"] == pytest.approx(statistics.fmean(accs))

@@ -110,7 +110,7 @@ def test_to_json_keys(store: RunStore) -> None:
     data = store.get(recorder.run_id).to_json()
     assert set(data) == {
         "run_id", "arch", "line", "params", "dataset", "status", "epochs_done", "val_acc", "best_val_acc",
-        "train_loss", "seconds", "samples_per_s", "device", "created", "message", "config",
+        "train_loss", "seconds", "samples_per_s", "device", "created", "message", "group_id", "sweep_id", "config",
     }  # fmt: skip
     assert data["val_acc"] == 0.9 and data["config"]["epochs"] == 2
 

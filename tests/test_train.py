@@ -24,6 +24,11 @@ from .subsets import first_digits
 CPU = {"device": "cpu", "seed": 0}
 
 
+def on(data: Dataset | str) -> dict[str, object]:
+    """A run's device and seed: where the data lies (the test device), the CPU for a dataset by name."""
+    return {"device": str(data.device) if isinstance(data, Dataset) else "cpu", "seed": 0}
+
+
 def run(spec: Spec, data: Dataset | str, on_event=None, **config: object) -> tuple[Ended, list[Event]]:
     events: list[Event] = []
 
@@ -32,7 +37,7 @@ def run(spec: Spec, data: Dataset | str, on_event=None, **config: object) -> tup
         if on_event:
             on_event(event)
 
-    ended = Trainer(spec, data, TrainConfig(**{**CPU, **config}), record).run()
+    ended = Trainer(spec, data, TrainConfig(**{**on(data), **config}), record).run()
     return ended, events
 
 
@@ -41,13 +46,13 @@ def kinds(events: list[Event]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def small(mnist5k: Dataset) -> Dataset:
-    """The first 1,000 train digits: enough to see learning, fast enough for many runs."""
-    return first_digits(mnist5k, 1000)
+def small(mnist5k_on_device: Dataset) -> Dataset:
+    """The first 1,000 train digits on the test device: enough to see learning, fast enough for many runs."""
+    return first_digits(mnist5k_on_device, 1000)
 
 
-def test_simple_cnn_learns_far_above_chance(mnist5k: Dataset) -> None:
-    ended, events = run(preset("simple_cnn"), mnist5k, epochs=2)
+def test_simple_cnn_learns_far_above_chance(mnist5k_on_device: Dataset) -> None:
+    ended, events = run(preset("simple_cnn"), mnist5k_on_device, epochs=2)
     assert ended.status == "finished", ended.message
     assert ended.final_val_acc is not None and ended.final_val_acc > 0.7
     assert ended.epochs_done == 2 and ended.best_val_acc >= ended.final_val_acc
@@ -66,7 +71,7 @@ def test_event_order_and_contents(small: Dataset) -> None:
     assert (started.params, started.dataset, started.device, started.train_size, started.val_size) == (
         5274,
         "mnist-5k",
-        "cpu",
+        small.device.type,
         1000,
         1000,
     )
@@ -126,7 +131,10 @@ def test_stop_from_the_callback_interrupts(small: Dataset) -> None:
 
     events: list[Event] = []
     trainer = Trainer(
-        preset("mlp"), small, TrainConfig(**CPU, epochs=5, report_every=0), lambda e: (events.append(e), on_event(e))
+        preset("mlp"),
+        small,
+        TrainConfig(**on(small), epochs=5, report_every=0),
+        lambda e: (events.append(e), on_event(e)),
     )
     ended = trainer.run()
     assert ended.status == "interrupted" and "step 3" in ended.message
@@ -140,7 +148,7 @@ def test_stop_from_another_thread(small: Dataset) -> None:
     trainer = Trainer(
         preset("mlp"),
         small,
-        TrainConfig(**CPU, epochs=1000, report_every=0),
+        TrainConfig(**on(small), epochs=1000, report_every=0),
         lambda e: stepped.set() if isinstance(e, Step) else None,
     )
     result: list[Ended] = []
@@ -163,7 +171,7 @@ def test_pause_holds_the_loop_and_the_clock(small: Dataset) -> None:
             trainer.pause()
             first_step.set()
 
-    trainer = Trainer(preset("mlp"), small, TrainConfig(**CPU, epochs=1, report_every=0), on_event)
+    trainer = Trainer(preset("mlp"), small, TrainConfig(**on(small), epochs=1, report_every=0), on_event)
     result: list[Ended] = []
     thread = threading.Thread(target=lambda: result.append(trainer.run()))
     began = time.perf_counter()
@@ -188,7 +196,7 @@ def test_stop_while_paused(small: Dataset) -> None:
             trainer.pause()
             paused.set()
 
-    trainer = Trainer(preset("mlp"), small, TrainConfig(**CPU, epochs=1, report_every=0), on_event)
+    trainer = Trainer(preset("mlp"), small, TrainConfig(**on(small), epochs=1, report_every=0), on_event)
     result: list[Ended] = []
     thread = threading.Thread(target=lambda: result.append(trainer.run()))
     thread.start()
@@ -250,9 +258,10 @@ def test_runs_that_cannot_start_end_failed_without_started(small: Dataset, line:
     assert kinds(events) == ["Ended"] and ended.state_dict is None
 
 
-def test_dataset_by_name_is_loaded_on_the_device(mnist5k: Dataset) -> None:
-    ended, events = run(preset("linear"), "mnist-5k", epochs=1, batch_size=500)
+def test_dataset_by_name_is_loaded_on_the_device(device: str) -> None:
+    ended, events = run(preset("linear"), "mnist-5k", epochs=1, batch_size=500, device=device)
     assert ended.status == "finished" and events[0].dataset == "mnist-5k" and events[0].train_size == 4000
+    assert events[0].device == torch.device(device).type
 
 
 def test_dataset_by_name_missing_ends_failed(tmp_path) -> None:
@@ -272,12 +281,12 @@ def test_dataset_on_a_bad_device_fails(small: Dataset) -> None:
         small.mean,
         small.std,
     )
-    ended, events = run(preset("mlp"), meta, epochs=1)
+    ended, events = run(preset("mlp"), meta, epochs=1, device="cpu")
     assert ended.status == "failed" and ended.message.split(":")[0].endswith("Error")
 
 
 def test_amp_and_compile_are_noted_on_cpu(small: Dataset) -> None:
-    ended, events = run(preset("linear"), small, epochs=1, amp=True, compile=True)
+    ended, events = run(preset("linear"), small, epochs=1, amp=True, compile=True, device="cpu")
     assert ended.status == "finished"
     assert events[0].config["notes"] == ["compile ignored on cpu", "amp ignored on cpu"]
     assert "amp ignored on cpu" in ended.message

@@ -18,6 +18,7 @@ from .store.logs import LogFile
 from .store.runs import runs_root
 from .ui.commands import PaneCommands
 from .ui.main_screen import MainScreen
+from .ui.options import AppOptions
 from .ui.panes.training import TrainingPane
 
 if TYPE_CHECKING:
@@ -62,17 +63,17 @@ class CnnTuiApp(App):
         spec = resolve(arch)
         self.arch_error = spec if isinstance(spec, ParseError) else None
         self.log_file = LogFile(runs_root(runs_dir))  # tracebacks of failed runs, beside the runs store
-        self.main = MainScreen(
-            spec=preset("simple_cnn") if isinstance(spec, ParseError) else spec,
-            config=config,
-            dataset=dataset,
-            runs_dir=runs_dir,
-            data_dir=data_dir,
-            device_label=device_label,
-            show_volatile=show_volatile,
-            torch_threads=torch_threads,
-            spec_dir=Path(spec_dir) if spec_dir is not None else Path.cwd(),
+        options = AppOptions(
+            config,
+            dataset,
+            runs_dir,
+            data_dir,
+            device_label,
+            show_volatile,
+            torch_threads,
+            Path(spec_dir) if spec_dir is not None else Path.cwd(),
         )
+        self.main = MainScreen(preset("simple_cnn") if isinstance(spec, ParseError) else spec, options)
 
     def on_mount(self) -> None:
         self.log_file.open()

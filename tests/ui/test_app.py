@@ -314,12 +314,17 @@ _FIRST_FRAME = """
 import asyncio, sys
 from tui_cnn.cli import commands as cli
 from tui_cnn.app import CnnTuiApp
+from tui_cnn.ui import main_screen
 
+# The initial weights (which import torch in a thread) are drawn once edits pause; a loaded
+# machine can take longer than that pause to paint, so the pause is made long here.
+main_screen.INITIAL_DEBOUNCE_S = 60
 OPTIONS = dict(epochs=1, batch_size=64, lr=1e-3, optimizer="adam", weight_decay=0.0, seed=0, device="auto")
+FLAGS = dict(amp=False, compile_=False, cuda_graphs=False)
 
 async def main():
     # As `cnn-tui` makes it (options checked by the CLI), less the device look-up in a thread.
-    app = CnnTuiApp(config=cli._config({**OPTIONS, "amp": False, "compile_": False}), device_label="CPU")
+    app = CnnTuiApp(config=cli._config({**OPTIONS, **FLAGS}), device_label="CPU")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         print("5,274" in app.export_screenshot(), "torch" in sys.modules)
@@ -359,10 +364,10 @@ async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: P
         training.state = "finished"
 
 
-async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: Path) -> None:
+async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: Path, device: str) -> None:
     from tui_cnn.store.runs import RunStore
 
-    app = make_app(tmp_path, epochs=1, batch_size=500)
+    app = make_app(tmp_path, epochs=1, batch_size=500, device=device)
     async with app.run_test(size=WIDE) as pilot:
         training = app.main.query_one(TrainingPane)
         await pilot.press("t")  # one epoch of mnist-5k at batch 500 takes about a second
@@ -375,7 +380,7 @@ async def test_training_reaches_an_epoch_end_and_x_stops_the_next_run(tmp_path: 
         assert "trained weights" in str(kernels.query_one("#kern-info", Static).render())
         finished_id = training.run_id
 
-        training.config = TrainConfig(epochs=50, batch_size=100, seed=0, device="cpu")
+        training.config = TrainConfig(epochs=50, batch_size=100, seed=0, device=device)
         await pilot.press("t")
         await apps.first_step(pilot, training)
         await pilot.press("x")

@@ -219,4 +219,5 @@ async def test_help_lists_the_runs_view_keys_and_the_local_layer_keys(tmp_path: 
     assert "Runs view (r)" in text
     for words in ("continue the run in the Training pane", "delete the marked runs", "the run as the MLP it is"):
         assert words in text, words
-    assert "local layer: next position" in text and "how each kernel differs across positions" in text
+    assert "local layer: the kernels of the next position" in text
+    assert "how each kernel differs across positions" in text

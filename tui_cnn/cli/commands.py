@@ -22,6 +22,7 @@ from ..architecture.presets import PRESETS, resolve
 from ..architecture.spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
+    from ..experiments.sweep import Sweep, SweepCallback, SweepResult
     from ..store.runs import RunRecord, RunStore
     from ..training.config import TrainConfig
     from ..training.events import Checkpoint, Ended
@@ -72,6 +73,7 @@ def train_options(f: Callable) -> Callable:
         click.option("--device", default="auto", show_default=True, help="auto (cuda, mps, cpu), cuda, mps, cpu"),
         click.option("--amp", is_flag=True, help="bf16 autocast (CUDA; ignored with a notice on the CPU)"),
         click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (CUDA)"),
+        click.option("--cuda-graphs", is_flag=True, help="replay each training step as one captured CUDA graph (CUDA)"),
         click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store"),
         click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache"),
     ]
@@ -93,6 +95,7 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
         device=opts["device"],
         amp=opts["amp"],
         compile=opts["compile_"],
+        cuda_graphs=opts["cuda_graphs"],
     )
     problem = config.validate()
     if problem:
@@ -296,6 +299,86 @@ def _exit_code(status: str) -> int:
     return {"finished": 0, "interrupted": EXIT_INTERRUPTED}.get(status, 1)
 
 
+def seed_options(f: Callable) -> Callable:
+    """--seeds N | --seed-list 0,3,7: the seeds of every group (`sweep`, `ladder`, `probe permute`)."""
+    f = click.option("--seed-list", metavar="0,3,7", help="these seeds instead of --seeds")(f)
+    return click.option("--seeds", "n_seeds", type=int, metavar="N", help="N seeds, from --seed up")(f)
+
+
+def _seeds(opts: dict[str, Any], default: int = 3) -> list[int]:
+    """The group's seeds from --seeds N (from --seed up) or --seed-list; BadInput for both, none or repeats."""
+    n, listed = opts.pop("n_seeds", None), opts.pop("seed_list", None)
+    if n is not None and listed is not None:
+        raise BadInput("give --seeds N or --seed-list, not both")
+    if listed is not None:
+        seeds = _numbers(listed, int, "--seed-list")
+        if len(set(seeds)) != len(seeds):
+            raise BadInput(f"--seed-list {listed}: a seed appears twice")
+        return seeds
+    n = default if n is None else n
+    if n < 1:
+        raise BadInput(f"--seeds {n}: a group needs at least one seed")
+    return list(range(opts["seed"], opts["seed"] + n))
+
+
+def _numbers(text: str, kind: type, option: str) -> list:
+    try:
+        values = [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BadInput(f"{option} {text}: give numbers separated by commas") from None
+    if not values:
+        raise BadInput(f"{option} {text}: give at least one number")
+    return values
+
+
+def _sweep_data(archs: Sequence[str], opts: dict[str, Any], lrs: Sequence[float] = ()) -> tuple[list, Any, TrainConfig]:
+    """The specs (name, spec), the data on the device and the base config; BadInput for any that cannot train."""
+    from ..training.torch_import import import_torch
+
+    import_torch()
+    from ..architecture.budget import budget_of, check_trainable
+
+    base = _config(opts)
+    for lr in lrs:
+        _config({**opts, "lr": lr})
+    specs = [(_arch_name(arch, spec), spec) for arch, spec in ((a, _spec(a)) for a in archs)]
+    data = _load_data(_dataset(opts), opts["data_dir"], base.device)
+    for name, spec in specs:
+        problem = check_trainable(budget_of(spec, data.input_shape), data.num_classes)
+        if problem:
+            raise BadInput(f"{name}: {problem}")
+    return specs, data, base
+
+
+def _run_sweep(build: Callable[[SweepCallback], Sweep]) -> SweepResult:
+    """Run the sweep `build` makes (given the progress callback): one bar per group on stderr."""
+    from .tables import SweepProgress
+
+    with SweepProgress() as progress:
+        sweep = build(progress)
+        with StopOnSignals(sweep.stop):
+            result = sweep.run()
+    for notice in result.notices:
+        click.echo(f"note: {notice}", err=True)
+    return result
+
+
+def _train_sweep(
+    archs: Sequence[str],
+    opts: dict[str, Any],
+    seeds: Sequence[int],
+    lrs: Sequence[float] | None = None,
+    sweep_id: str | None = None,
+) -> SweepResult:
+    """Train each ARCH as one group of every seed x lr; every member lands in the store (under `sweep_id`)."""
+    from ..experiments.sweep import Sweep, member_configs
+
+    specs, data, base = _sweep_data(archs, opts, lrs or ())
+    store = _store(opts["runs_dir"])
+    configs = member_configs(base, seeds, list(lrs or [base.lr]))
+    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress, sweep_id=sweep_id))
+
+
 def _resumable(
     ctx: click.Context, arch: str | None, run_id: str, opts: dict[str, Any]
 ) -> tuple[str, tuple[RunRecord, Checkpoint, TrainConfig]]:
@@ -352,11 +435,25 @@ def train(ctx: click.Context, arch: str | None, resume_id: str | None, as_json: 
 @main.command()
 @click.argument("archs", nargs=-1, required=True)
 @train_options
+@click.option("--seeds", "n_seeds", type=int, metavar="N", help="train each ARCH as a group of N seeds (mean ± sd)")
 @click.option("--json", "as_json", is_flag=True)
-def compare(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
-    """Train each ARCH in turn with the same settings and compare them."""
+def compare(archs: tuple[str, ...], as_json: bool, n_seeds: int | None, **opts: Any) -> None:
+    """Train each ARCH in turn with the same settings and compare them.
+
+    With --seeds N, each ARCH trains as one group of N seeds (from --seed up) and the table
+    shows val acc as mean ± sd; --json then adds "groups" and "sweep_id".
+    """
     for arch in archs:
         _spec(arch)  # every spec checked before the first one trains
+    if n_seeds is not None:
+        result = _train_sweep(archs, opts, _seeds({**opts, "n_seeds": n_seeds}))
+        if as_json:
+            click.echo(json.dumps(result.to_json()))
+        else:
+            from .tables import compare_groups_table, console
+
+            console().print(compare_groups_table(result))
+        sys.exit(_exit_code(result.status))
     results = []
     status = "finished"
     for arch in archs:
@@ -386,17 +483,25 @@ def _write_csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
 
 @main.group(invoke_without_command=True)
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "unfold", is_flag=True, help="every run on its own line: groups unfolded")
+@click.option("--json", "as_json", is_flag=True, help='{"runs": [every run], "groups": [each group folded]}')
 @click.option("--csv", "as_csv", is_flag=True, help="one CSV row per run on stdout")
 @click.pass_context
-def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
-    """List the runs in the store (newest first)."""
+def runs(ctx: click.Context, runs_dir: str | None, unfold: bool, as_json: bool, as_csv: bool) -> None:
+    """List the runs in the store (newest first), each group folded into one line (mean ± sd, n)."""
     ctx.obj = runs_dir
     if ctx.invoked_subcommand is not None:
         return
-    records = _store(runs_dir).runs()
+    from ..store.groups import fold, groups
+
+    store = _store(runs_dir)
+    records = store.runs()
     if as_json:
-        click.echo(json.dumps({"runs": [r.to_json() for r in records]}))
+        click.echo(
+            json.dumps(
+                {"runs": [r.to_json() for r in records], "groups": [g.to_json() for g in groups(store, records)]}
+            )
+        )
         return
     if as_csv:
         from ..store.runs import RUN_CSV_COLUMNS
@@ -406,21 +511,25 @@ def runs(ctx: click.Context, runs_dir: str | None, as_json: bool, as_csv: bool) 
     from .tables import console, runs_table
 
     out = console()
-    out.print(runs_table(records, cap_arch=out.is_terminal))
+    out.print(runs_table(records if unfold else fold(records), cap_arch=out.is_terminal))
 
 
 @runs.command("show")
-@click.argument("run_id")
+@click.argument("run_id", metavar="RUN_ID|GROUP_ID|SWEEP_ID")
 @click.option("--runs-dir", type=click.Path(file_okay=False), help="runs store")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True, help="the per-epoch metrics as CSV on stdout")
 @click.pass_context
 def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bool, as_csv: bool) -> None:
-    """Show one run with its per-epoch curve."""
+    """Show one run with its per-epoch curve, or a group's (or a sweep's groups') members and mean curve."""
     store = _store(runs_dir or ctx.obj)
     record = store.get(run_id)
     if record is None:
-        raise BadInput(f"no run {run_id!r} in {store.root}")
+        members = store.members(run_id)
+        if not members:
+            raise BadInput(f"no run {run_id!r} in {store.root}, nor a group or sweep")
+        _show_groups(store, members, as_json, as_csv)
+        return
     metrics = store.metrics(record.run_id)
     if as_json:
         click.echo(json.dumps({**record.to_json(), "metrics": [m.__dict__ for m in metrics]}))
@@ -433,6 +542,26 @@ def runs_show(ctx: click.Context, run_id: str, runs_dir: str | None, as_json: bo
     from .tables import console, run_panel
 
     console().print(run_panel(record, metrics))
+
+
+def _show_groups(store: RunStore, members: list[RunRecord], as_json: bool, as_csv: bool) -> None:
+    """`runs show` for a group or a sweep: each group's members and its curve as mean ± sd an epoch."""
+    from ..store.groups import BAND_CSV_COLUMNS, by_group, group_bands
+
+    found = [(g, group_bands(store, g)) for g in by_group(members)]
+    if as_json:
+        shown = [{**g.to_json(), "bands": [b.to_json() for b in bands]} for g, bands in found]
+        click.echo(json.dumps({"groups": shown, "runs": [r.to_json() for r in members]}))
+        return
+    if as_csv:
+        rows = [{"group_id": g.group_id, **b.to_json()} for g, bands in found for b in bands]
+        _write_csv(BAND_CSV_COLUMNS, rows)
+        return
+    from .tables import console, group_panel
+
+    out = console()
+    for g, bands in found:
+        out.print(group_panel(g, [r for r in members if r.group_id == g.group_id], bands))
 
 
 @main.command("export")
@@ -601,7 +730,7 @@ def probe() -> None:
 
 
 @probe.command("shift")
-@click.argument("run_ids", nargs=-1, required=True, metavar="RUN [RUN ...]")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN|GROUP|SWEEP [...]")
 @click.option("--max", "max_k", type=int, default=4, show_default=True, help="shifts of up to K pixels each way")
 @click.option("--runs-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_HOME", help="runs store")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="CNN_TUI_DATA", help="dataset cache")
@@ -611,77 +740,114 @@ def probe_shift(
 ) -> None:
     """Each RUN's validation accuracy with every digit shifted by (dx, dy) in [-K, K]^2.
 
-    A run trained on shuffled pixels is probed on its own shuffled digits.
+    A group or sweep id probes each group's finished members and reports mean ± sd per
+    shift (under "groups" in the JSON). A run trained on shuffled pixels is probed on its
+    own shuffled digits.
     """
     from ..lessons.shift import MAX_SHIFT
+    from ..store.groups import by_group
 
     if not 1 <= max_k <= MAX_SHIFT:
         raise BadInput(f"--max {max_k}: shifts go from 1 to {MAX_SHIFT} pixels")
     store = _store(runs_dir)
-    records = []
+    records, groups = [], []
     for run_id in run_ids:
         record = store.get(run_id)
-        if record is None:
-            raise BadInput(f"no run {run_id!r} in {store.root}")
-        records.append(record)
+        if record is not None:
+            records.append(record)
+            continue
+        members = store.members(run_id)
+        if not members:
+            raise BadInput(f"no run {run_id!r} in {store.root}, nor a group or sweep")
+        for group in by_group(members):
+            finished = [r for r in members if r.group_id == group.group_id and r.status == "finished"]
+            if not finished:
+                raise BadInput(f"group {group.group_id} has no finished member to probe")
+            groups.append((group, finished))
     from ..training.torch_import import import_torch
 
     import_torch()
+    from ..experiments.probes import group_shifts
+
+    datasets: dict[str, Any] = {}
+    results = [_shift_run(store, r, datasets, data_dir, max_k) for r in records]
+    grouped = []
+    for group, finished in groups:
+        probed = [_shift_run(store, r, datasets, data_dir, max_k) for r in finished]
+        triples = [[(s["dx"], s["dy"], s["val_acc"]) for s in p["shifts"]] for p in probed]
+        grouped.append(
+            {
+                "group_id": group.group_id,
+                "arch": group.arch,
+                "dataset": group.dataset,
+                "n": len(finished),
+                "run_ids": [r.run_id for r in finished],
+                "shifts": [s.to_json() for s in group_shifts(triples)],
+                "members": triples,
+            }
+        )
+    if as_json:
+        shown = [{k: v for k, v in g.items() if k != "members"} for g in grouped]
+        click.echo(json.dumps({"runs": results, **({"groups": shown} if grouped else {})}))
+        return
+    from .tables import console, shift_groups_table, shift_view
+
+    out = console()
+    if results:
+        out.print(shift_view(results))
+    if grouped:
+        out.print(shift_groups_table(grouped))
+
+
+def _shift_run(store: RunStore, record: RunRecord, datasets: dict[str, Any], data_dir: str | None, max_k: int) -> dict:
+    """One stored run probed at every shift, as `probe shift --json` lists it (datasets loaded once)."""
     from ..lessons.shift import shift_accuracy
     from ..store.compare import load_model
     from ..store.runs import StoreError
 
-    datasets: dict[str, Any] = {}
-    results = []
-    for record in records:
-        try:
-            model = load_model(store, record)
-        except StoreError as exc:
-            raise BadInput(str(exc)) from exc
-        if record.dataset not in datasets:
-            datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
-        found = shift_accuracy(model, datasets[record.dataset], max_k)
-        shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
-        results.append({"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts})
-    if as_json:
-        click.echo(json.dumps({"runs": results}))
-        return
-    from .tables import console, shift_view
-
-    console().print(shift_view(results))
+    try:
+        model = load_model(store, record)
+    except StoreError as exc:
+        raise BadInput(str(exc)) from exc
+    if record.dataset not in datasets:
+        datasets[record.dataset] = _load_data(record.dataset, data_dir, "cpu")
+    found = shift_accuracy(model, datasets[record.dataset], max_k)
+    shifts = [{"dx": dx, "dy": dy, "val_acc": acc} for dx, dy, acc in found]
+    return {"run_id": record.run_id, "arch": record.arch, "dataset": record.dataset, "shifts": shifts}
 
 
 @probe.command("permute")
 @click.argument("archs", nargs=-1, required=True)
-@click.option("--seeds", "n_seeds", type=int, default=3, show_default=True, help="runs per dataset, from --seed up")
+@seed_options
 @train_options
 @click.option("--json", "as_json", is_flag=True)
-def probe_permute(archs: tuple[str, ...], n_seeds: int, as_json: bool, **opts: Any) -> None:
+def probe_permute(archs: tuple[str, ...], as_json: bool, **opts: Any) -> None:
     """Train each ARCH on plain and on shuffled pixels (--permute-pixels, default 1) and compare.
+
+    Each ARCH's seeds (--seeds N from --seed up, default 3, or --seed-list) train as one
+    group on each dataset, all under one sweep id.
 
     Exit status: 0 finished, 1 a run diverged or failed, 2 bad input, 130 interrupted.
     """
     from ..experiments.probes import DEFAULT_PERMUTATION, Trained, permute_probe
+    from ..store.runs import new_sweep_id
 
-    if n_seeds < 1:
-        raise BadInput(f"--seeds {n_seeds}: the probe needs at least one seed")
+    seeds = _seeds(opts, default=3)
     for arch in archs:
         _spec(arch)  # every spec and option checked before the first run
     _config(opts)
     permutation = opts["permute_pixels"] if opts["permute_pixels"] is not None else DEFAULT_PERMUTATION
     _dataset({**opts, "permute_pixels": permutation})
+    sweep_id = new_sweep_id()
 
-    def train_seeds(arch: str, dataset: str, seeds: Sequence[int]) -> Trained:
-        accs = []
-        for seed in seeds:
-            run_opts = {**opts, "dataset": dataset, "permute_pixels": None, "seed": seed}
-            _, ended, result = _train_one(arch, run_opts, as_json)
-            if ended.status != "finished":
-                sys.exit(_exit_code(ended.status))
-            accs.append(result["val_acc"])
-        return Trained(result["arch"], result["params"], tuple(accs))
+    def train_seeds(arch: str, dataset: str, group_seeds: Sequence[int]) -> Trained:
+        run_opts = {**opts, "dataset": dataset, "permute_pixels": None}
+        result = _train_sweep([arch], run_opts, group_seeds, sweep_id=sweep_id)
+        if result.status != "finished":
+            sys.exit(_exit_code(result.status))
+        (group,) = result.groups
+        return Trained(group.arch, group.params, tuple(r["val_acc"] for r in result.runs))
 
-    seeds = range(opts["seed"], opts["seed"] + n_seeds)
     results = permute_probe(archs, train_seeds, seeds, opts["dataset"], permutation)
     if as_json:
         click.echo(json.dumps({"results": [r.to_json() for r in results]}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -18,11 +19,14 @@ from ..training.events import Ended, EpochEnd, Started, Step
 if TYPE_CHECKING:
     from ..architecture.budget import Budget
     from ..architecture.spec import Spec
+    from ..experiments.ladder import Factors, RungResult
     from ..experiments.probes import PermuteResult
+    from ..experiments.sweep import SweepResult
     from ..lessons.fields import RFRow
     from ..lessons.matrix import ConvMatrix
     from ..lessons.transplant import Report
     from ..store.export import Exported
+    from ..store.groups import EpochBand, GroupSummary, Spread
     from ..store.runs import EpochMetrics, RunRecord
     from ..training.data import DatasetInfo
 
@@ -195,33 +199,203 @@ def compare_table(results: list[dict]) -> Table:
     return table
 
 
-def runs_table(records: list[RunRecord], cap_arch: bool = True) -> Table:
-    """One line a run, narrow enough for 80 columns (`runs show` and `--json` have the rest).
+def mean_sd(spread: Spread, n: bool = False) -> str:
+    """A group's accuracy: "93.1% ± 0.4" (points), with "(n 3)" when asked; "-" when none finished."""
+    if spread.mean is None:
+        return "-"
+    text = pct(spread.mean) + (f" ± {spread.sd * 100:.1f}" if spread.sd is not None else "")
+    return text + (f" (n {spread.n})" if n else "")
+
+
+def folded_acc(group: GroupSummary) -> str:
+    """A folded group's val acc in few columns: "95.1±1.0" (mean and sd in points, over the finished members)."""
+    acc = group.val_acc
+    if acc.mean is None:
+        return "-"
+    return f"{acc.mean * 100:.1f}" + (f"±{acc.sd * 100:.1f}" if acc.sd is not None else "%")
+
+
+def short_status(group: GroupSummary) -> str:
+    """A folded group's status in one word's room: "finished", else the members that did not ("1 diverged")."""
+    parts = [part for part in group.status.split(", ") if not part.endswith(" finished")]
+    return ", ".join(parts) if parts else group.status
+
+
+def runs_table(records: Sequence[RunRecord | GroupSummary], cap_arch: bool = True) -> Table:
+    """One line a run or a folded group, narrow enough for 80 columns (`runs show` and `--json` have the rest).
 
     `cap_arch=False` (for a pipe or a file) keeps long architectures whole.
     """
+    from ..store.groups import GroupSummary
+
     table = Table(
         "run", "arch", "params", "dataset", "status", "epochs", "val acc", "time",
         box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False,
     )  # fmt: skip
     for col in (2, 5, 6, 7):
         table.columns[col].justify = "right"
-    # The run id is what `runs show` takes: never cut it; the arch column gives way first.
+    # The run id is what `runs show` takes: never cut it; the arch column gives way first (wrapping).
     for col in (0, 2, 3, 4, 5, 6, 7):
         table.columns[col].no_wrap = True
+    table.columns[1].min_width = 6
     for r in records:
+        arch = r.arch if len(r.arch) < 40 or not cap_arch else r.arch[:39] + "…"
+        if isinstance(r, GroupSummary):
+            table.add_row(
+                r.group_id, f"{arch} x{r.members}", f"{r.params:,}", r.dataset, short_status(r), str(r.epochs_done),
+                folded_acc(r), f"{r.seconds:.1f}s",
+            )  # fmt: skip
+            continue
         table.add_row(
-            r.run_id,
-            r.arch if len(r.arch) < 40 or not cap_arch else r.arch[:39] + "…",
-            f"{r.params:,}",
-            r.dataset,
-            r.status,
-            str(r.epochs_done),
-            pct(r.final_val_acc),
+            r.run_id, arch, f"{r.params:,}", r.dataset, r.status, str(r.epochs_done), pct(r.final_val_acc),
             f"{r.seconds:.1f}s",
-        )
+        )  # fmt: skip
     if not records:
         table.caption = "no runs yet: try `cnn-tui train simple_cnn`"
+    return table
+
+
+def group_panel(summary: GroupSummary, members: Sequence[RunRecord], bands: Sequence[EpochBand]) -> Group:
+    """A group: what its members share, each member's line, and the curve as mean ± sd an epoch."""
+    lr = f"lr {summary.lr:g}" if summary.lr is not None else "lrs differ"
+    head = Text.assemble(
+        (f"{summary.group_id}  ", "bold"),
+        f"{summary.arch} x{summary.members}  {summary.params:,} params  {summary.dataset}  {lr}  {summary.status}",
+        f"  (sweep {summary.sweep_id})\n" if summary.sweep_id else "\n",
+        f"val acc {mean_sd(summary.val_acc, n=True)}",
+        f", min {pct(summary.val_acc.min)}, max {pct(summary.val_acc.max)}" if summary.val_acc.n > 1 else "",
+    )
+    runs = Table("run", "seed", "lr", "status", "epochs", "val acc", "best", box=box.SIMPLE_HEAD)
+    for m in members:
+        lr_text = f"{m.lr:g}" if m.lr is not None else "-"
+        runs.add_row(
+            m.run_id, str(m.seed), lr_text, m.status, str(m.epochs_done), pct(m.final_val_acc), pct(m.best_val_acc)
+        )
+    curve = Table("epoch", "n", "train loss", "val loss", "val acc", box=box.SIMPLE_HEAD)
+    for b in bands:
+        curve.add_row(
+            str(b.epoch), str(b.val_acc.n), f"{b.train_loss.mean:.4f}", f"{b.val_loss.mean:.4f}", mean_sd(b.val_acc)
+        )
+    spark_line = Text(
+        f"mean val acc {spark([b.val_acc.mean for b in bands if b.val_acc.mean is not None])}", style="cyan"
+    )
+    return Group(head, runs, spark_line, curve)
+
+
+class SweepProgress:
+    """One bar per group (an architecture's members in one step): the members' mean loss and accuracy, on stderr.
+
+    When stderr is not a terminal: one line per group and epoch, once every live member has reported it.
+    """
+
+    def __init__(self, quiet: bool = False) -> None:
+        err = console(stderr=True)
+        self.lines = not quiet and not err.is_terminal
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[epoch]}"),
+            TextColumn("{task.fields[stats]}"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=quiet or self.lines,
+        )
+        self.quiet = quiet
+        self.tasks: dict[int, TaskID] = {}
+        self.started: dict[int, dict[int, Started]] = {}
+        self.ended: dict[int, set[int]] = {}
+        self.steps: dict[int, dict[int, tuple[float, float]]] = {}
+        self.epochs: dict[tuple[int, int], list[float]] = {}
+
+    def __enter__(self) -> SweepProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            self.progress.console.print(text)
+
+    def __call__(self, group: int, member: int, event: Any) -> None:
+        p = self.progress
+        if isinstance(event, Started):
+            started = self.started.setdefault(group, {})
+            started[member] = event
+            if group not in self.tasks:
+                size = event.config.get("group_size", 1)
+                self._print(
+                    f"[bold]{event.arch}[/] x{size} members, {event.params:,} params each, on {event.dataset} "
+                    f"({event.train_size:,} train / {event.val_size:,} val), {event.device_name}"
+                )
+                total = event.epochs * event.steps_per_epoch
+                self.tasks[group] = p.add_task(f"{event.arch} x{size}", total=total, epoch="", stats="")
+        elif isinstance(event, Step) and group in self.tasks:
+            steps = self.steps.setdefault(group, {})
+            steps[member] = (event.loss, event.acc)
+            loss = sum(v[0] for v in steps.values()) / len(steps)
+            acc = sum(v[1] for v in steps.values()) / len(steps)
+            p.update(
+                self.tasks[group],
+                completed=event.step,
+                epoch=f"epoch {event.epoch}",
+                stats=f"mean loss {loss:.3f}  acc {pct(acc)}  {event.samples_per_s * len(steps):,.0f} samples/s",
+            )
+        elif isinstance(event, EpochEnd) and group in self.tasks:
+            accs = self.epochs.setdefault((group, event.epoch), [])
+            accs.append(event.val_acc)
+            live = len(self.started.get(group, {})) - len(self.ended.get(group, set()))
+            if len(accs) >= live:
+                mean = sum(accs) / len(accs)
+                if self.lines:
+                    arch = next(iter(self.started[group].values())).arch
+                    self._print(f"{arch} epoch {event.epoch}  members {len(accs)}  mean val acc {pct(mean)}")
+                else:
+                    p.update(self.tasks[group], stats=f"mean val acc {pct(mean)}")
+        elif isinstance(event, Ended):
+            self.ended.setdefault(group, set()).add(member)
+            started = self.started.get(group, {}).get(member)
+            if event.status != "finished" and started is not None:
+                seed = started.config.get("seed")
+                self._print(f"[yellow]{started.arch} seed {seed}:[/] {event.status}: {event.message}")
+
+
+def _group_rate(result: SweepResult, group_id: str) -> float:
+    """A group's members' samples per second together (they trained side by side)."""
+    return sum(r["samples_per_s"] for r in result.runs if r["group_id"] == group_id)
+
+
+def sweep_table(result: SweepResult) -> Group:
+    """A sweep's groups, mean ± sd over seeds, then its totals."""
+    table = Table(
+        "group", "arch", "params", "lr", "n", "val acc", "min", "max", "samples/s",
+        title=f"sweep {result.sweep_id}: val acc, mean ± sd over seeds", title_justify="left",
+    )  # fmt: skip
+    for col in table.columns[2:]:
+        col.justify = "right"
+    for g in result.groups:
+        table.add_row(
+            g.group_id, g.arch, f"{g.params:,}", f"{g.lr:g}" if g.lr is not None else "-", str(g.val_acc.n),
+            mean_sd(g.val_acc), pct(g.val_acc.min), pct(g.val_acc.max), f"{_group_rate(result, g.group_id):,.0f}",
+        )  # fmt: skip
+    total = Text(
+        f"{len(result.runs)} members in {result.seconds:.1f} s, {result.samples_per_s:,.0f} samples/s together"
+        f" ({result.status})"
+    )
+    return Group(table, total)
+
+
+def compare_groups_table(result: SweepResult) -> Table:
+    """`compare --seeds`: the compare table with each architecture's val acc as mean ± sd over its seeds."""
+    table = Table("arch", "params", "val acc", "n", "seconds", "samples/s", "status")
+    for col in table.columns[1:6]:
+        col.justify = "right"
+    for g in result.groups:
+        table.add_row(
+            g.arch, f"{g.params:,}", mean_sd(g.val_acc), str(g.val_acc.n), f"{g.seconds:.1f}",
+            f"{_group_rate(result, g.group_id):,.0f}", g.status,
+        )  # fmt: skip
     return table
 
 
@@ -364,6 +538,24 @@ def shift_view(results: list[dict]) -> Group:
     return Group(*parts)
 
 
+def shift_groups_table(groups: list[dict]) -> Table:
+    """Each group's accuracy by distance from the digit's place: mean ± sd over its members."""
+    from ..experiments.probes import ring_spread
+
+    rings = [ring_spread(g["members"]) for g in groups]
+    max_k = max(d for d, _, _ in rings[0])
+    table = Table(
+        "group", "arch", "dataset", "n", *(f"{d}px" for d in range(max_k + 1)),
+        title="val acc % by shift (max |dx|, |dy|), mean ± sd over each group's members", title_justify="left",
+    )  # fmt: skip
+    for col in table.columns[3:]:
+        col.justify = "right"
+    for g, ring in zip(groups, rings, strict=True):
+        cells = [f"{mean * 100:.1f}" + (f" ± {sd * 100:.1f}" if sd is not None else "") for _, mean, sd in ring]
+        table.add_row(g["group_id"], g["arch"], g["dataset"], str(g["n"]), *cells)
+    return table
+
+
 def _mean_sd(mean: float, sd: float | None) -> str:
     return f"{mean * 100:.1f}%" + (f" ± {sd * 100:.1f}" if sd is not None else "")
 
@@ -404,3 +596,21 @@ def transplant_view(report: Report, arch: str) -> Group:
         f"{report.max_abs_diff:.2g} over the validation set",
     )
     return Group(note, table)
+
+
+def ladder_table(rungs: Sequence[RungResult], found: Factors, verdict: str, sweep_id: str) -> Group:
+    """The ladder: each rung's parameters and accuracy over seeds, what each idea saves, the result in words."""
+    table = Table(
+        "rung", "params", "locality", "sharing", "val acc", "n", "parameters saved",
+        title=f"the ladder (sweep {sweep_id}): val acc, mean ± sd over seeds", title_justify="left",
+    )  # fmt: skip
+    for col in (1, 4, 5, 6):
+        table.columns[col].justify = "right"
+    saved = {"local_cnn": f"{found.locality:.1f}x by locality", "simple_cnn": f"{found.sharing:.1f}x by sharing"}
+    for r in rungs:
+        acc = pct(r.val_acc_mean) + (f" ± {r.val_acc_sd * 100:.1f}" if r.val_acc_sd is not None else "")
+        table.add_row(
+            r.arch, f"{r.params:,}", "yes" if r.locality else "no", "yes" if r.sharing else "no",
+            acc if r.val_acc_mean is not None else "-", str(r.n), saved.get(r.arch, ""),
+        )  # fmt: skip
+    return Group(table, Text(verdict, style="bold"))

@@ -37,13 +37,24 @@ from torch import nn
 
 from ..architecture.budget import budget_of, check_trainable
 from ..architecture.init import initial_model
+from ..architecture.local import LocallyConnected2d
 from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
 from ..training.data import DataError, Dataset, load
 from ..training.devices import DeviceError, device_name, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
-from ..training.trainer import EVAL_BATCH, Controls, _channels_last, _cpu_copy, _Stopped
+from ..training.trainer import (
+    DIVERGED_LOSS,
+    EVAL_BATCH,
+    Controls,
+    _accumulator,
+    _channels_last,
+    _cpu_copy,
+    _diverged,
+    _Stopped,
+)
+from . import group_conv
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +92,41 @@ def dropout_mask(like: torch.Tensor, p: float, generator: torch.Generator) -> to
 
 
 class _Conv(nn.Module):
-    """N convolutions as one grouped convolution over (batch, N x C_in, H, W)."""
+    """N convolutions over (batch, N x C_in, H, W): one grouped convolution, unless `tune` found a faster way."""
 
     def __init__(self, convs: Sequence[nn.Conv2d]) -> None:
         super().__init__()
         first = convs[0]
         self.stride, self.padding = first.stride, first.padding
+        self.mode = "grouped"  # see group_conv
         self.weight = nn.Parameter(torch.stack([c.weight.detach() for c in convs]))  # (N, out, in, k, k)
         has_bias = first.bias is not None
         self.bias = nn.Parameter(torch.stack([c.bias.detach() for c in convs])) if has_bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, out, inp, kh, kw = self.weight.shape
-        bias = self.bias.reshape(-1) if self.bias is not None else None
-        return F.conv2d(x, self.weight.reshape(n * out, inp, kh, kw), bias, self.stride, self.padding, groups=n)
+        return group_conv.conv(self.mode, x, self.weight, self.bias, self.stride, self.padding)
+
+
+class _Local(nn.Module):
+    """N locally connected layers as one batched matmul over members x positions, on (batch, N x C_in, H, W)."""
+
+    def __init__(self, locals_: Sequence[LocallyConnected2d]) -> None:
+        super().__init__()
+        first = locals_[0]
+        self.kernel_size, self.stride, self.padding = first.kernel_size, first.stride, first.padding
+        self.out_size = first.out_size
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in locals_]))  # (N, L, out, C*k*k)
+        has_bias = first.bias is not None
+        self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in locals_])) if has_bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, positions, out, fan_in = self.weight.shape
+        b = x.shape[0]
+        patches = F.unfold(x, self.kernel_size, padding=self.padding, stride=self.stride)  # b, N*C*k*k, L
+        patches = patches.view(b, n, fan_in, positions).permute(1, 3, 2, 0).reshape(n * positions, fan_in, b)
+        y = torch.bmm(self.weight.reshape(n * positions, out, fan_in), patches)  # N*L, out, b
+        y = y.view(n, positions, out, b).permute(3, 0, 2, 1).reshape(b, n * out, *self.out_size)
+        return y + self.bias.reshape(n * out, *self.out_size) if self.bias is not None else y
 
 
 class _Linear(nn.Module):
@@ -185,6 +217,8 @@ def _stack_layer(layers: list[nn.Module], generators: Sequence[torch.Generator],
         return _Conv(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Linear):
         return _Linear(layers)  # type: ignore[arg-type]
+    if isinstance(first, LocallyConnected2d):
+        return _Local(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.modules.batchnorm._BatchNorm):
         return _BatchNorm(layers)  # type: ignore[arg-type]
     if isinstance(first, nn.Dropout):
@@ -205,6 +239,36 @@ def stack(
     """
     stacked = [_stack_layer([m[i] for m in models], dropout_generators, channels_last) for i in range(len(models[0]))]
     return nn.Sequential(*stacked)
+
+
+def tune(model: nn.Sequential, sample: torch.Tensor) -> None:
+    """Give each stacked conv the fastest of `group_conv`'s ways for its input (timed once per geometry)."""
+    inputs: dict[int, tuple[int, ...]] = {}
+    hooks = [
+        layer.register_forward_pre_hook(lambda module, args, i=i: inputs.__setitem__(i, tuple(args[0].shape)))
+        for i, layer in enumerate(model)
+        if isinstance(layer, _Conv)
+    ]
+    training = model.training
+    try:  # in eval mode: no batch-norm statistics and no dropout draws spent on the look
+        with torch.no_grad():
+            model.eval()(sample)
+    finally:
+        model.train(training)
+        for hook in hooks:
+            hook.remove()
+    for i, shape in inputs.items():
+        layer = model[i]
+        input_grad = any(p.requires_grad for earlier in model[:i] for p in earlier.parameters())
+        layer.mode = group_conv.fastest(
+            shape,
+            tuple(layer.weight.shape),
+            layer.bias is not None,
+            layer.stride,
+            layer.padding,
+            input_grad,
+            layer.weight.device,
+        )
 
 
 def member_state(model: nn.Sequential, member: int) -> dict[str, torch.Tensor]:
@@ -244,10 +308,15 @@ class _GroupOptimizer:
     on the live members' slices, one call per learning rate, so a member that diverged just
     leaves the lists and the others are stepped exactly as alone. The kernels are elementwise:
     both ways give the same numbers.
+
+    The kernels are private torch API: where `optimizers.check` finds them unusable (missing,
+    raising or wrong on this torch), each live member's slices are stepped with public tensor
+    ops instead, torch.optim's formulas one member at a time: slower, the same numbers.
     """
 
     def __init__(self, name: str, params: list[torch.Tensor], lrs: Sequence[float], weight_decay: float) -> None:
         self.name, self.lrs, self.weight_decay = name, list(lrs), weight_decay
+        self.private = bool(params) and optimizers.check(name, params[0].device)[0] == "private"
         self.params = [p for p in params if p.requires_grad]
         self.live = set(range(len(self.lrs)))
         members = range(len(self.lrs))
@@ -275,7 +344,9 @@ class _GroupOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         grads = [p.grad for p in self.params]
-        if len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
+        if not self.private:
+            self._public_step(grads)
+        elif len(self.live) == len(self.lrs) and len(set(self.lrs)) == 1:
             if self.name == "sgd":
                 self._sgd(self.lrs[0], self._state["params"], grads, self._state["buffers"])
             else:
@@ -298,6 +369,40 @@ class _GroupOptimizer:
                     self._adam(lr, views["params"], member_grads, views["avgs"], views["sqs"], steps)
         if self.name == "sgd":
             self._first = False
+
+    def _public_step(self, grads: list[torch.Tensor | None]) -> None:
+        """Each live member's slices stepped as torch.optim's Adam, AdamW or SGD (momentum) would step them."""
+        beta1, beta2 = optimizers.BETAS
+        for k in sorted(self.live):
+            lr, wd = self.lrs[k], self.weight_decay
+            views = {key: self._views[key][k] for key in self._views}
+            if self.name != "sgd":
+                for step in self._steps[k]:
+                    step.add_(1)
+            for i, param in enumerate(views["params"]):
+                grad = grads[i]
+                if grad is None:
+                    continue
+                grad = grad[k]
+                if self.name == "sgd":
+                    grad = grad.add(param, alpha=wd) if wd else grad
+                    buffer = views["buffers"][i]
+                    if self._first:
+                        buffer.copy_(grad)
+                    else:
+                        buffer.mul_(optimizers.MOMENTUM).add_(grad)
+                    param.add_(buffer, alpha=-lr)
+                    continue
+                if self.name == "adamw":
+                    param.mul_(1 - lr * wd)
+                elif wd:
+                    grad = grad.add(param, alpha=wd)
+                t = float(self._steps[k][i])
+                avg, sq = views["avgs"][i], views["sqs"][i]
+                avg.lerp_(grad, 1 - beta1)
+                sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = (sq.sqrt() / math.sqrt(1 - beta2**t)).add_(optimizers.EPS)
+                param.addcdiv_(avg, denom, value=-lr / (1 - beta1**t))
 
     def _adam(self, lr: float, params: list, grads: list, avgs: list, sqs: list, steps: list) -> None:
         self.kernel(
@@ -530,8 +635,12 @@ class GroupTrainer(Controls):
         batch = min(config.batch_size, count)
         steps_per_epoch = count // batch if config.drop_last else math.ceil(count / batch)
         total_steps = steps_per_epoch * config.epochs
+        sizes = [min(batch, count - i * batch) for i in range(steps_per_epoch)]
         orders = [torch.Generator().manual_seed(c.seed) for c in self.configs]  # batch order, as a solo run's
         flat = _flat_input(spec)
+        if n > 1:
+            first = torch.arange(batch, device=x.device).expand(n, batch)
+            tune(model, _gather(x, y, first, flat)[0])
         for k, member_config in enumerate(self.configs):
             self._emit(
                 k,
@@ -553,7 +662,7 @@ class GroupTrainer(Controls):
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch
             clock = (time.perf_counter(), self._paused_seconds)
-            meter = _GroupMeter(device, steps_per_epoch, n)
+            meter = _GroupMeter(device, sizes, n)
             model.train()
             order = torch.stack([torch.randperm(count, generator=g) for g in orders]).to(device, non_blocking=True)
             next_report = time.perf_counter() + config.report_every
@@ -588,8 +697,8 @@ class GroupTrainer(Controls):
                 train_loss, train_acc = means[k]
                 val_loss, val_acc = results[k]
                 self._train_loss[k] = train_loss
-                if not math.isfinite(val_loss):
-                    self._diverge(k, f"validation loss became {val_loss} after epoch {epoch}")
+                if _diverged(val_loss):
+                    self._diverge(k, f"validation loss became {val_loss:.4g} after epoch {epoch}")
                     continue
                 self._epochs_done[k], self._final[k] = epoch, val_acc
                 best = self._best[k]
@@ -609,10 +718,10 @@ class GroupTrainer(Controls):
         elapsed, done = self._elapsed(), self._step / total_steps
         for k in self._live():
             loss, acc = readings[k]
-            if not math.isfinite(loss):
+            if _diverged(loss):
                 index, bad = meter.first_bad(k)
                 step = self._step - meter.steps + index + 1
-                self._diverge(k, f"loss became {bad} at step {step} (epoch {epoch})")
+                self._diverge(k, f"loss became {bad:.4g} at step {step} (epoch {epoch})")
                 continue
             speed = meter.seen / epoch_time if epoch_time > 0 else 0.0
             self._emit(k, Step(self._step, epoch, epoch_step, loss, acc, speed, elapsed, elapsed * (1 - done) / done))
@@ -623,7 +732,7 @@ class GroupTrainer(Controls):
         assert self.model is not None
         self.model.eval()
         flat = _flat_input(self.spec)
-        loss_sum = torch.zeros(n, device=data.device)
+        loss_sum = torch.zeros(n, dtype=_accumulator(data.device), device=data.device)
         correct = torch.zeros(n, dtype=torch.int64, device=data.device)
         step = max(1, EVAL_BATCH // n)
         for start in range(0, len(data.x_val), step):
@@ -631,31 +740,40 @@ class GroupTrainer(Controls):
             xs = xb.unsqueeze(0).expand(n, *xb.shape) if flat else xb.repeat(1, n, 1, 1)
             logits = self.model(xs)  # (N, b, classes)
             ys = yb.expand(n, -1)
-            loss_sum += F.cross_entropy(logits.flatten(0, 1), ys.flatten(), reduction="none").view(n, -1).sum(1)
+            losses = F.cross_entropy(logits.flatten(0, 1).float(), ys.flatten(), reduction="none")
+            loss_sum += losses.view(n, -1).sum(1, dtype=loss_sum.dtype)
             correct += (logits.argmax(2) == ys).sum(1)
         count = len(data.x_val)
         return [(loss / count, hits / count) for loss, hits in zip(loss_sum.tolist(), correct.tolist(), strict=True)]
 
 
 class _GroupMeter:
-    """Each member's train loss and accuracy for one epoch, summed on the device (see train._Meter)."""
+    """Each member's train loss and accuracy for one epoch, summed on the device (see train._Meter).
 
-    def __init__(self, device: torch.device, steps: int, members: int) -> None:
-        self.losses = torch.zeros(steps, members, device=device)  # per step and member: mean loss x batch
+    Each step's mean losses go into float64 slots, weighted by the batch size only when read,
+    as the solo meter does: float32 sums of finite losses near 1e38 overflow, and a member
+    diverges by the solo rule (nan, inf or a mean loss above DIVERGED_LOSS), traced to its step.
+    """
+
+    def __init__(self, device: torch.device, sizes: list[int], members: int) -> None:
+        dtype = _accumulator(device)
+        self.losses = torch.zeros(len(sizes), members, dtype=dtype, device=device)  # per step and member: mean loss
+        self.sizes = torch.tensor(sizes, dtype=dtype).to(device)
         self.correct = torch.zeros(members, dtype=torch.int64, device=device)
         self.steps = self.seen = 0  # seen: samples per member
         self._read = (0, [0.0] * members, [0.0] * members)
 
     def add(self, losses: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        b = y.shape[1]
-        torch.mul(losses.detach(), b, out=self.losses[self.steps])
+        self.losses[self.steps].copy_(losses.detach())
         self.correct.add_((logits.argmax(2) == y).sum(1))
         self.steps += 1
-        self.seen += b
+        self.seen += y.shape[1]
 
     def read(self) -> list[tuple[float, float]]:
-        seen = self.seen
-        loss, correct = self.losses[: self.steps].sum(0).tolist(), [float(c) for c in self.correct.tolist()]
+        """Each member's mean loss and accuracy since the last read (nan or inf if any step's loss was)."""
+        steps, seen = self.steps, self.seen
+        loss = (self.sizes[:steps] @ self.losses[:steps]).tolist()
+        correct = [float(c) for c in self.correct.tolist()]
         last_seen, last_loss, last_correct = self._read
         self._read = (seen, loss, correct)
         count = seen - last_seen
@@ -663,8 +781,13 @@ class _GroupMeter:
         return [((a - b) / count, (c - d) / count) for a, b, c, d in pairs]
 
     def first_bad(self, member: int) -> tuple[int, float]:
-        losses = self.losses[: self.steps, member].cpu()
-        index = int((~torch.isfinite(losses)).nonzero()[0])
+        """The 0-based step of this epoch whose mean loss first diverged for `member`, and that loss.
+
+        Never fails: if no step diverged on its own, the step with the largest loss.
+        """
+        losses = self.losses[: self.steps, member].double().cpu()
+        bad = ~torch.isfinite(losses) | (losses > DIVERGED_LOSS)
+        index = int(bad.nonzero()[0]) if bool(bad.any()) else int(losses.argmax())
         return index, float(losses[index])
 
     def means(self) -> list[tuple[float, float]]:

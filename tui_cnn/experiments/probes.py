@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..lessons.shift import by_distance
 from ..training.transforms import permuted_name, split_name
 
 DEFAULT_PERMUTATION = 1  # the permutation's seed when none is given: mnist-5k/perm1
@@ -100,3 +101,39 @@ def permute_probe(
         plain, permuted = train(arch, dataset, seeds), train(arch, shuffled, seeds)
         results.append(PermuteResult(plain.arch, plain.params, plain.val_accs, permuted.val_accs))
     return results
+
+
+@dataclass(frozen=True)
+class GroupShift:
+    """A group's accuracy at one shift: mean and sample sd over its members (one value each)."""
+
+    dx: int
+    dy: int
+    val_acc_mean: float
+    val_acc_sd: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dx": self.dx, "dy": self.dy, "val_acc_mean": self.val_acc_mean, "val_acc_sd": self.val_acc_sd}
+
+
+def group_shifts(members: Sequence[Sequence[tuple[int, int, float]]]) -> list[GroupShift]:
+    """Members' (dx, dy, val acc) lists, each over the same shifts, as mean ± sd per shift."""
+    if not members:
+        raise ValueError("a group's shifts need at least one member")
+    by_shift: dict[tuple[int, int], list[float]] = {}
+    for shifts in members:
+        for dx, dy, acc in shifts:
+            by_shift.setdefault((dx, dy), []).append(acc)
+    if any(len(accs) != len(members) for accs in by_shift.values()):
+        raise ValueError("every member must be probed over the same shifts")
+    return [GroupShift(dx, dy, statistics.fmean(accs), _sd(accs)) for (dx, dy), accs in by_shift.items()]
+
+
+def ring_spread(members: Sequence[Sequence[tuple[int, int, float]]]) -> list[tuple[int, float, float | None]]:
+    """(d, mean, sd) over members of each member's mean accuracy on the ring d = max(|dx|, |dy|)."""
+    rings = [by_distance(list(shifts)) for shifts in members]
+    out = []
+    for i, (d, _) in enumerate(rings[0]):
+        accs = [ring[i][1] for ring in rings]
+        out.append((d, statistics.fmean(accs), _sd(accs)))
+    return out

@@ -126,20 +126,25 @@ class Run:
 
     def to_json(self, params: int) -> dict[str, Any]:
         """The run as `cnn-tui train --json` prints it."""
-        ended, started = self._ended, self.started
-        assert ended is not None
-        config = self.trainer.config
-        return {
-            "run_id": self.run_id,
-            "arch": self.trainer.arch,
-            "params": params,
-            "dataset": started.dataset if started else None,
-            "epochs": ended.epochs_done,
-            "train_loss": ended.train_loss,
-            "val_acc": ended.final_val_acc,
-            "best_val_acc": ended.best_val_acc,
-            "seconds": round(ended.seconds, 3),
-            "samples_per_s": round(ended.samples_per_s, 1),
-            "device": started.device if started else config.device,
-            "status": ended.status,
-        }
+        assert self._ended is not None
+        return run_json(self.run_id, self.trainer.arch, params, self.started, self._ended, self.trainer.config.device)
+
+
+def run_json(
+    run_id: str | None, arch: str, params: int, started: Started | None, ended: Ended, device: str
+) -> dict[str, Any]:
+    """One run as `cnn-tui train --json` prints it (`device`: the configured one, for a run that never started)."""
+    return {
+        "run_id": run_id,
+        "arch": arch,
+        "params": params,
+        "dataset": started.dataset if started else None,
+        "epochs": ended.epochs_done,
+        "train_loss": ended.train_loss,
+        "val_acc": ended.final_val_acc,
+        "best_val_acc": ended.best_val_acc,
+        "seconds": round(ended.seconds, 3),
+        "samples_per_s": round(ended.samples_per_s, 1),
+        "device": started.device if started else device,
+        "status": ended.status,
+    }

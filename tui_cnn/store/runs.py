@@ -27,7 +27,7 @@ from typing import Any
 from ..architecture.specfile import write_atomic
 from ..training.events import Checkpoint, Ended, EpochEnd, Event, Started
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.group_id and runs.sweep_id (a store of 1 gains them when opened)
 DB_NAME = "runs.sqlite3"
 BUSY_TIMEOUT_MS = 5000
 # Seconds between checkpoint writes. One costs ~14 ms here (encode, write, fsync: 0.5 MB for
@@ -54,8 +54,12 @@ CREATE TABLE IF NOT EXISTS runs (
     created TEXT NOT NULL,
     message TEXT NOT NULL DEFAULT '',
     host TEXT NOT NULL,
-    pid INTEGER NOT NULL
+    pid INTEGER NOT NULL,
+    group_id TEXT,
+    sweep_id TEXT
 );
+CREATE INDEX IF NOT EXISTS runs_group ON runs(group_id);
+CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep_id);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
     epoch INTEGER NOT NULL,
@@ -70,8 +74,10 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 _RECORD_COLUMNS = (
     "run_id, arch, line, params, dataset, config, device, status, epochs_done, best_val_acc, final_val_acc,"
-    " train_loss, seconds, samples_per_s, created, message"
+    " train_loss, seconds, samples_per_s, created, message, group_id, sweep_id"
 )
+# Columns added since schema 1, for opening older stores: (name, SQL type).
+_ADDED_COLUMNS = (("group_id", "TEXT"), ("sweep_id", "TEXT"))
 
 
 class StoreError(Exception):
@@ -96,6 +102,16 @@ class RunRecord:
     samples_per_s: float
     created: str  # ISO 8601, local time with offset
     message: str
+    group_id: str | None = None  # the members of one architecture at one lr trained together, over seeds
+    sweep_id: str | None = None  # one sweep (or ladder, or probe): several groups
+
+    @property
+    def seed(self) -> int | None:
+        return self.config.get("seed")
+
+    @property
+    def lr(self) -> float | None:
+        return self.config.get("lr")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +130,8 @@ class RunRecord:
             "device": self.device,
             "created": self.created,
             "message": self.message,
+            "group_id": self.group_id,
+            "sweep_id": self.sweep_id,
             "config": self.config,
         }
 
@@ -126,7 +144,7 @@ class RunRecord:
 CSV_SETTINGS = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "seed")  # from the run's config
 RUN_CSV_COLUMNS = (
     "run_id", "arch", "line", "params", "dataset", "status", "epochs_done", "val_acc", "best_val_acc", "train_loss",
-    "seconds", "samples_per_s", "device", "created", "message", *CSV_SETTINGS,
+    "seconds", "samples_per_s", "device", "created", "message", "group_id", "sweep_id", *CSV_SETTINGS,
 )  # fmt: skip
 METRICS_CSV_COLUMNS = ("run_id", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
@@ -141,9 +159,24 @@ class EpochMetrics:
     seconds: float
 
 
-def _new_run_id() -> str:
-    """Sortable by start time, unique enough: 20261124-183012-a1b2."""
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+def _new_run_id(prefix: str = "") -> str:
+    """Sortable by start time, unique enough: 20261124-183012-a1b2 (groups g-..., sweeps s-...)."""
+    return f"{prefix}{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def new_group_id() -> str:
+    """A new group's id: g-20261124-183012-a1b2, apart from every run id by its prefix."""
+    return _new_run_id("g-")
+
+
+def new_sweep_id() -> str:
+    """A new sweep's id: s-20261124-183012-a1b2."""
+    return _new_run_id("s-")
+
+
+def _starting(prefix: str) -> str:
+    """A LIKE pattern (escaped with a backslash) for the ids that start with `prefix`."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _alive(pid: int) -> bool:
@@ -205,9 +238,19 @@ class RunStore:
                 f"written by a newer cnn-tui (schema {version}, this one knows {SCHEMA_VERSION})"
             )
         with db:
+            self._migrate()
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._mark_stale()
+
+    def _migrate(self) -> None:
+        """An older store's runs table gains the columns added since (NULL for its runs)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        if not have:
+            return  # a new store: the schema creates it whole
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def _mark_stale(self) -> None:
         """Runs left "running" by a process of this host that is gone become "interrupted".
@@ -266,9 +309,8 @@ class RunStore:
         """The run with this id, or the one run whose id starts with it (None if none or several)."""
         found = self._execute(f"SELECT {_RECORD_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         if not found and run_id:
-            pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             found = self._execute(
-                f"SELECT {_RECORD_COLUMNS} FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
+                f"SELECT {_RECORD_COLUMNS} FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2", (_starting(run_id),)
             )
         return self._record(found[0]) if len(found) == 1 else None
 
@@ -332,9 +374,38 @@ class RunStore:
 
     # -- writing --------------------------------------------------------------------------
 
-    def recorder(self, resume: RunRecord | None = None, after_epoch: int = 0) -> Recorder:
-        """A callback recording one run's events into this store (continuing `resume` after `after_epoch`)."""
-        return Recorder(self, resume, after_epoch)
+    def recorder(
+        self,
+        resume: RunRecord | None = None,
+        after_epoch: int = 0,
+        *,
+        group_id: str | None = None,
+        sweep_id: str | None = None,
+    ) -> Recorder:
+        """A callback recording one run's events into this store (continuing `resume` after `after_epoch`).
+
+        `group_id` and `sweep_id` file a new run under its group and sweep (see store.groups).
+        """
+        return Recorder(self, resume, after_epoch, group_id=group_id, sweep_id=sweep_id)
+
+    def members(self, group_or_sweep_id: str) -> list[RunRecord]:
+        """The runs of a group or a sweep, oldest first: by the whole id, else by the one id it starts."""
+        for column in ("group_id", "sweep_id"):
+            found = self._execute(
+                f"SELECT {_RECORD_COLUMNS} FROM runs WHERE {column} = ? ORDER BY created, rowid", (group_or_sweep_id,)
+            )
+            if found:
+                return [self._record(row) for row in found]
+        if not group_or_sweep_id:
+            return []
+        for column in ("group_id", "sweep_id"):
+            ids = self._execute(
+                f"SELECT DISTINCT {column} FROM runs WHERE {column} LIKE ? ESCAPE '\\' LIMIT 2",
+                (_starting(group_or_sweep_id),),
+            )
+            if len(ids) == 1:
+                return self.members(ids[0][0])
+        return []
 
     def delete(self, run_id: str) -> None:
         """Forget a run: its row, its curve, its weights and its checkpoint."""
@@ -345,11 +416,11 @@ class RunStore:
         self.weights_path(record.run_id).unlink(missing_ok=True)
         self.checkpoint_path(record.run_id).unlink(missing_ok=True)
 
-    def _insert_run(self, run_id: str, event: Started) -> None:
+    def _insert_run(self, run_id: str, event: Started, group_id: str | None, sweep_id: str | None) -> None:
         created = datetime.now().astimezone().isoformat(timespec="seconds")
         self._execute(
-            "INSERT INTO runs (run_id, arch, line, params, dataset, config, device, status, created, host, pid)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+            "INSERT INTO runs (run_id, arch, line, params, dataset, config, device, status, created, host, pid,"
+            " group_id, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
             (
                 run_id,
                 event.arch,
@@ -361,6 +432,8 @@ class RunStore:
                 created,
                 socket.gethostname(),
                 os.getpid(),
+                group_id,
+                sweep_id,
             ),
         )
 
@@ -431,9 +504,18 @@ class Recorder:
     and its seconds add up.
     """
 
-    def __init__(self, store: RunStore, resume: RunRecord | None = None, after_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        resume: RunRecord | None = None,
+        after_epoch: int = 0,
+        *,
+        group_id: str | None = None,
+        sweep_id: str | None = None,
+    ) -> None:
         self.store = store
         self.run_id = resume.run_id if resume else _new_run_id()
+        self.group_id, self.sweep_id = group_id, sweep_id
         self._resume = resume
         self._after_epoch = after_epoch
         self._started = False
@@ -449,7 +531,7 @@ class Recorder:
             else:
                 while self.store._exists(self.run_id):
                     self.run_id = _new_run_id()
-                self.store._insert_run(self.run_id, event)
+                self.store._insert_run(self.run_id, event, self.group_id, self.sweep_id)
             self._started = True
         elif not self._started:
             return

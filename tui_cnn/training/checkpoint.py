@@ -20,7 +20,7 @@ from .config import TrainConfig
 from .events import Checkpoint
 
 FORMAT = 1
-CHANGEABLE = ("epochs", "lr", "weight_decay", "device", "amp", "compile")
+CHANGEABLE = ("epochs", "lr", "weight_decay", "device", "amp", "compile", "cuda_graphs")
 _FIELDS = ("epoch", "step", "best_val_acc", "model", "optimizer", "generator")
 _OPTIONAL = ("dropout",)  # absent from checkpoints written before it was saved
 

@@ -27,6 +27,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cuda | cuda:N | mps | cpu
     amp: bool = False  # bf16 autocast on CUDA; ignored elsewhere, with a note
     compile: bool = False  # torch.compile on CUDA; ignored elsewhere, with a note
+    cuda_graphs: bool = False  # the whole step as one CUDA graph (graphs.py); ignored elsewhere, with a note
     drop_last: bool = True  # every batch the same shape: fewer recompiles and cuDNN plans
     report_every: float = 0.25  # seconds between Step events
     weights_every: float = 1.0  # seconds between Weights events (0: only the final one)
@@ -52,6 +53,8 @@ class TrainConfig:
             return f"weight decay must be zero or positive, got {self.weight_decay}"
         if self.optimizer not in OPTIMIZERS:
             return f"unknown optimizer {self.optimizer!r} (use {', '.join(OPTIMIZERS)})"
+        if self.compile and self.cuda_graphs:
+            return "use --compile or --cuda-graphs, not both"
         if not math.isfinite(self.report_every) or self.report_every < 0:
             return f"report_every must be zero or positive seconds, got {self.report_every}"
         if not math.isfinite(self.weights_every) or self.weights_every < 0:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -77,6 +79,27 @@ def set_torch_threads(n: int | None) -> None:
         torch.set_num_threads(max(1, int(n)))
 
 
+TRAINING_NICE = 10  # the app's training thread: the UI thread outweighs it about 10 to 1 when both want the CPU
+
+
+def lower_thread_priority(nice: int = TRAINING_NICE) -> bool:
+    """Lower the calling thread's CPU priority by `nice` (Linux, where priority is per thread).
+
+    The app's UI thread then runs as soon as it has work (a key, a paint) and the training
+    thread takes every cycle the UI leaves: the same work done, without a key waiting for
+    the scheduler to get round to the UI (benchmarks/app_overhead.py, on one core and `--slow`).
+    Returns whether the priority was lowered (False elsewhere, or where it may not be).
+    """
+    if not sys.platform.startswith("linux"):
+        return False  # macOS and the BSDs apply it to the whole process
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+    except OSError:
+        return False
+    return True
+
+
 def _rss() -> int | None:
     """This process's resident memory in bytes (peak RSS where /proc is missing)."""
     try:
@@ -120,15 +143,43 @@ def _util(index: int) -> float | None:
         return None
 
 
+def _nvml_total(index: int) -> int | None:
+    """The card's memory in bytes from NVML (no CUDA call, so none from the UI thread), or None."""
+    handle = _nvml_handle(index)
+    if handle is None:
+        return None
+    try:
+        import pynvml
+
+        return int(pynvml.nvmlDeviceGetMemoryInfo(handle).total)
+    except Exception:  # noqa: BLE001 - unknown, and the caller asks CUDA instead
+        return None
+
+
 def stats(device: torch.device | str) -> DeviceStats:
-    """Memory and utilisation now; fields the platform cannot tell cheaply are None."""
+    """Memory and utilisation now; fields the platform cannot tell cheaply are None.
+
+    On CUDA the memory used is this process's allocator (what the run holds, not the other
+    processes on the card); the total and the utilisation come from NVML when nvidia-ml-py is
+    installed (the `gpu` extra), else the total from CUDA and no utilisation.
+    """
     device = torch.device(device)
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
-        _, total = torch.cuda.mem_get_info(index)
+        total = _nvml_total(index) or torch.cuda.mem_get_info(index)[1]
         used = torch.cuda.memory_reserved(index)
         return DeviceStats(torch.cuda.get_device_name(index), "cuda", used, total, _util(index))
     if device.type == "mps":
         used = torch.mps.current_allocated_memory() if hasattr(torch, "mps") else None
         return DeviceStats("Apple MPS", "mps", used, None, None)
     return DeviceStats(device_name(device), "cpu", _rss(), None, None)
+
+
+def usage_line(s: DeviceStats) -> str:
+    """The Training pane's line for a GPU while it trains: "mem 3.0/80.0 GiB  util 55%", or what is known."""
+    parts = []
+    if s.mem_used is not None and s.mem_total:
+        parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
+    if s.util is not None:
+        parts.append(f"util {s.util:.0f}%")
+    return "  ".join(parts)

@@ -254,11 +254,23 @@ def check(name: str, device: torch.device) -> tuple[str, str | None]:
 
 
 def make(
-    name: str, params: Iterable[torch.Tensor], device: torch.device, lr: float, weight_decay: float = 0.0
+    name: str,
+    params: Iterable[torch.Tensor],
+    device: torch.device,
+    lr: float,
+    weight_decay: float = 0.0,
+    *,
+    capturable: bool = False,
 ) -> Optimizer:
-    """`adam`, `adamw` or `sgd` (momentum 0.9) for parameters on `device`, the fastest way that `check` passed."""
+    """`adam`, `adamw` or `sgd` (momentum 0.9) for parameters on `device`, the fastest way that `check` passed.
+
+    `capturable`: the step goes into a CUDA graph. The private kernels always are (their step
+    counts are device tensors); torch.optim's Adam and AdamW are asked to be; SGD has no host state.
+    """
     way, _ = check(name, device)
     if way == "private":
         return _private(name, params, lr, weight_decay)
-    extra = {"fused": True} if way == "fused" else {}
+    extra: dict[str, Any] = {"fused": True} if way == "fused" else {}
+    if capturable and name != "sgd":
+        extra["capturable"] = True
     return _torch_optim(name, params, lr=lr, weight_decay=weight_decay, **extra)

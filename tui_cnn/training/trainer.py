@@ -36,6 +36,7 @@ from .data import DataError, Dataset, load
 from .devices import DeviceError, device_name, pick
 from .events import Callback, Checkpoint, Ended, EpochEnd, Event, Started, Status, Step, Weights
 from .generators import run_generators, seed_dropout
+from .graphs import GraphStep, epoch_batches
 
 log = logging.getLogger(__name__)
 
@@ -153,16 +154,26 @@ class _Meter:
     def __init__(self, device: torch.device, sizes: list[int]) -> None:
         dtype = _accumulator(device)
         self.losses = torch.zeros(len(sizes), dtype=dtype, device=device)  # per step: mean loss
-        self.sizes = torch.tensor(sizes, dtype=dtype).to(device)
+        self.sizes = torch.tensor(sizes, dtype=dtype).to(device)  # a copy that waits for the device: once a run
         self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new epoch (on the device: two fills, no sync)."""
+        self.losses.zero_()
+        self.correct.zero_()
         self.steps = self.seen = 0
         self._read = (0, 0.0, 0.0)  # seen, loss sum, correct at the last read
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
-        self.losses[self.steps].copy_(loss.detach())
-        self.correct.add_((logits.argmax(1) == y).sum())
+        self.add_sums(loss.detach(), (logits.argmax(1) == y).sum(), len(y))
+
+    def add_sums(self, loss: torch.Tensor, correct: torch.Tensor, size: int) -> None:
+        """A step's mean loss and number right, both still on the device."""
+        self.losses[self.steps].copy_(loss)
+        self.correct.add_(correct)
         self.steps += 1
-        self.seen += len(y)
+        self.seen += size
 
     def read(self) -> tuple[float, float]:
         """Mean loss and accuracy since the last read (nan or inf if any step's loss was)."""
@@ -321,20 +332,29 @@ class Trainer(Controls):
         self.model = model = seed_dropout(initialise(model.to_empty(device="cpu"), init).to(device), dropout)
         if _channels_last(spec, device):
             model.to(memory_format=torch.channels_last)
-        optimizer = optimizers.make(config.optimizer, model.parameters(), device, config.lr, config.weight_decay)
+        graphs = self._graphs(device)
+        optimizer = optimizers.make(
+            config.optimizer, model.parameters(), device, config.lr, config.weight_decay, capturable=graphs
+        )
         _, fallback = optimizers.check(config.optimizer, device)
         if fallback:
             self._notes.append(fallback)
         first_epoch = self._restore(model, optimizer, generator, dropout) if self._resume else 1
         forward = self._forward(model, device)
-        autocast = self._autocast(device)
+        autocast = self._autocast(device, cache=not graphs)
 
         x, y = data.x_train, data.y_train
         n = len(x)
-        batch = min(config.batch_size, n)
-        steps_per_epoch = n // batch if config.drop_last else math.ceil(n / batch)
+        sizes = epoch_batches(n, config.batch_size, config.drop_last or graphs)
+        batch, steps_per_epoch = sizes[0], len(sizes)
         total_steps = steps_per_epoch * config.epochs
-        sizes = [min(batch, n - i * batch) for i in range(steps_per_epoch)]
+        meter = _Meter(device, sizes)
+        uses_dropout = any(layer.kind == "dropout" for layer in self.spec.layers)
+        step = (
+            GraphStep(model, optimizer, x, y, batch, autocast, dropout if uses_dropout else None, self._notes.append)
+            if graphs
+            else None
+        )
         self._emit(
             Started(
                 arch=self.arch,
@@ -354,21 +374,24 @@ class Trainer(Controls):
         for epoch in range(first_epoch, config.epochs + 1):
             self._epoch = epoch
             clock = (time.perf_counter(), self._paused_seconds)
-            meter = _Meter(device, sizes)
+            meter.reset()
             model.train()
             order = torch.randperm(n, generator=generator).to(device, non_blocking=True)
             next_report = time.perf_counter() + config.report_every
             for i in range(steps_per_epoch):
                 self._check_control()
                 index = order[i * batch : (i + 1) * batch]
-                xb, yb = x[index], y[index]
-                with autocast:
-                    logits = forward(xb)
-                    loss = F.cross_entropy(logits, yb)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                meter.add(loss, logits, yb)
+                if step is not None:
+                    meter.add_sums(*step(index), batch)
+                else:
+                    xb, yb = x[index], y[index]
+                    with autocast:
+                        logits = forward(xb)
+                        loss = F.cross_entropy(logits, yb)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    meter.add(loss, logits, yb)
                 self._step += 1
                 now = time.perf_counter()
                 if now >= next_report or i == steps_per_epoch - 1:
@@ -458,13 +481,23 @@ class Trainer(Controls):
             return model
         return torch.compile(model)
 
-    def _autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+    def _graphs(self, device: torch.device) -> bool:
+        """Whether the step runs as a CUDA graph: asked for, and on CUDA (elsewhere a note, as for amp)."""
+        if not self.config.cuda_graphs:
+            return False
+        if device.type != "cuda":
+            self._notes.append(f"cuda graphs ignored on {device.type}")
+            return False
+        return True
+
+    def _autocast(self, device: torch.device, cache: bool = True) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA when asked; `cache=False` for a captured step (a graph cannot keep its casts)."""
         if not self.config.amp:
             return contextlib.nullcontext()
         if device.type != "cuda":
             self._notes.append(f"amp ignored on {device.type}")
             return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
 
     @torch.inference_mode()
     def _evaluate(

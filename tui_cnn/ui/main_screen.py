@@ -9,7 +9,6 @@ spec to the budget, the trainer and the kernels; weight snapshots to the kernels
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -17,14 +16,16 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 
 from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
+from .actions import SCREEN, bindings
 from .dialogs.modals import ConfirmQuit
 from .failures import unexpected
 from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
@@ -36,11 +37,12 @@ from .screens.context import Continue, LessonContext
 from .screens.help import HelpScreen
 from .views import VIEWS
 from .widgets.budget_table import BudgetTable
+from .widgets.footer import Footer
 from .widgets.info import Info
 
 if TYPE_CHECKING:
-    from ..training.config import TrainConfig
     from .messages import WeightSnapshot
+    from .options import AppOptions
 
 PANE_IDS = ("architecture", "budget", "training", "kernels")
 PANE_TITLES = ("Architecture", "Budget", "Training", "Kernels")
@@ -50,40 +52,23 @@ INITIAL_DEBOUNCE_S = 0.3  # the initial weights are drawn once edits pause this 
 class MainScreen(Screen):
     """Architecture, Budget, Training and Kernels on one screen."""
 
+    # Textual's Screen repaints all of itself when the focus moves (the reactive's default); here
+    # the widgets whose looks follow focus repaint themselves as they are restyled, and the rest
+    # (most of a 120x40 screen, 20 ms of compositing on a slow core) is left alone.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("tab", "cycle(1)", "Next pane", show=False),
-        Binding("shift+tab", "cycle(-1)", "Previous pane", show=False),
-        Binding("1", "pane(0)", "Architecture", show=False),
-        Binding("2", "pane(1)", "Budget", show=False),
-        Binding("3", "pane(2)", "Training", show=False),
-        Binding("4", "pane(3)", "Kernels", show=False),
-        Binding("t", "train('start')", "Train", show=False),
-        Binding("space", "train('pause')", "Pause", show=False),
-        Binding("x", "train('stop')", "Stop", show=False),
+        *bindings(SCREEN),
         *(Binding(view.key, f"view({i})", view.title, show=False) for i, view in enumerate(VIEWS)),
     ]
 
-    def __init__(
-        self,
-        spec: Spec,
-        config: TrainConfig,
-        dataset: str,
-        runs_dir: str | None,
-        data_dir: str | None,
-        device_label: str | None,
-        show_volatile: bool,
-        torch_threads: int | None,
-        spec_dir: Path,
-    ) -> None:
+    def __init__(self, spec: Spec, options: AppOptions) -> None:
         super().__init__()
         self.spec = spec
-        self.pane_args = (config, dataset, runs_dir, data_dir, device_label, show_volatile, torch_threads)
-        self.spec_dir = spec_dir
+        self.options = options
         self.current = 0
         self._initial_timer: Timer | None = None
         self.initial_pending = True  # until the initial weights asked for are drawn (or not needed)
@@ -91,9 +76,9 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Info(id="pane-bar")
         with Grid(id="panes"):
-            yield ArchitecturePane(self.spec, self.spec_dir, id="architecture", classes="pane current")
+            yield ArchitecturePane(self.spec, self.options.spec_dir, id="architecture", classes="pane current")
             yield BudgetPane(budget_of(preset("mlp")).total_params, id="budget", classes="pane")
-            yield TrainingPane(*self.pane_args, id="training", classes="pane")
+            yield TrainingPane(self.options, id="training", classes="pane")
             yield KernelsPane(id="kernels", classes="pane")
         yield Footer()
 
@@ -174,10 +159,40 @@ class MainScreen(Screen):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         index = self._pane_of(event.widget)
         if index is not None and index != self.current:
-            self.current = index
-            for i, pane_id in enumerate(PANE_IDS):
-                self.query_one(f"#{pane_id}").set_class(i == index, "current")
-            self._show_bar()
+            self._mark_current(index)
+
+    def _mark_current(self, index: int) -> None:
+        """Class the current pane (small terminals show only it) and name it in the bar.
+
+        Only the two panes whose class changes are restyled, not their descendants (Textual's
+        default): no rule below a pane depends on `.current`.
+        """
+        changed = []
+        for i, pane_id in enumerate(PANE_IDS):
+            pane = self.query_one(f"#{pane_id}")
+            if pane.has_class("current") != (i == index):
+                pane.set_class(i == index, "current", update=False)
+                changed.append(pane)
+        self.app.stylesheet.update_nodes(changed, animate=True)
+        self.current = index
+        self._show_bar()
+
+    def _update_focus_styles(self, focused: Widget | None = None, blurred: Widget | None = None) -> None:
+        """Restyle the panes whose focus changed (their border shows it), not every widget in them.
+
+        Textual restyles the whole subtree of a `:focus-within` node on each focus change,
+        re-rendering a pane's every widget for a border colour: most of a key's cost on
+        one core while training. No rule below a pane depends on its focus.
+        """
+        panes = {
+            node
+            for widget in (focused, blurred)
+            if widget is not None
+            for node in widget.ancestors_with_self
+            if node._has_focus_within
+        }
+        if panes:
+            self.app.stylesheet.update_nodes(panes, animate=True)
 
     def _show_bar(self) -> None:
         """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
@@ -207,12 +222,10 @@ class MainScreen(Screen):
 
     def action_pane(self, index: int) -> None:
         """Focus a pane; on small terminals also show it."""
-        for i, pane_id in enumerate(PANE_IDS):
-            self.query_one(f"#{pane_id}").set_class(i == index, "current")
-        self.current = index
-        self._show_bar()
+        self._mark_current(index)
         # Now, not after a refresh as widget.focus() would: the very next key press must reach the pane.
         self.set_focus(self._focus_target(index))
+        self.query_one(Footer).show_kept()  # its keys in this frame: one layout and paint, not two
 
     def action_cycle(self, step: int) -> None:
         self.action_pane((self.current + step) % len(PANE_IDS))

@@ -13,7 +13,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -23,19 +22,16 @@ from ...architecture.history import SpecHistory
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import Layer, ParseError, Spec, format_shape, parse_line
 from ...architecture.specfile import read_spec, write_spec
+from ..actions import ARCHITECTURE, LAYER_LIST, bindings
 from ..dialogs.modals import LayerForm, LayerPicker, OpenSpec, PresetPicker, Prompt, has_fields, new_layer
 from ..messages import SpecChanged
 from ..widgets.info import Info
-
-MOVE = Binding.Group("Move", compact=True)
-UNDO = Binding.Group("Undo/redo")
-FILES = Binding.Group("Save/open")
 
 
 class LayerList(OptionList):
     """The layers, one option each; enter edits the highlighted one."""
 
-    BINDINGS = [Binding("enter", "select", "Edit", key_display="⏎", tooltip="edit the selected layer's numbers")]
+    BINDINGS = bindings(LAYER_LIST)
 
 
 def layer_prompt(row: Row, after_error: bool) -> Text:
@@ -64,19 +60,7 @@ def renamed(spec: Spec) -> Spec:
 class ArchitecturePane(Vertical):
     """Layers with their output shapes; add, edit, delete, move, duplicate, undo, presets, files."""
 
-    BINDINGS = [
-        Binding("a", "add", "Add", tooltip="add a layer after the selected one, picked from a list"),
-        Binding("d", "delete", "Delete", tooltip="delete the selected layer"),
-        Binding("c", "duplicate", "Copy", tooltip="duplicate the selected layer"),
-        Binding("shift+up", "move(-1)", "Up", key_display="⇧↑", tooltip="move the selected layer up", group=MOVE),
-        Binding("shift+down", "move(1)", "Down", key_display="⇧↓", tooltip="move the selected layer down", group=MOVE),
-        Binding("u", "undo", "Undo", tooltip="undo the last change", group=UNDO),
-        Binding("ctrl+r", "redo", "Redo", tooltip="redo what was undone", group=UNDO),
-        Binding("p", "preset", "Preset", tooltip="load a preset: mlp, simple_cnn, lenet5, ..."),
-        Binding("colon", "line", "Line", tooltip="type or paste the whole architecture as one line"),
-        Binding("s", "save", "Save", tooltip="save the architecture to a spec file", group=FILES),
-        Binding("o", "open", "Open", tooltip="open a spec file", group=FILES),
-    ]
+    BINDINGS = bindings(ARCHITECTURE)
 
     def __init__(self, spec: Spec, spec_dir: Path, **kwargs) -> None:
         super().__init__(**kwargs)

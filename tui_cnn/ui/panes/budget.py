@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 
 from ...architecture.budget import Budget, budget_of
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import Spec, format_shape
+from ..actions import BUDGET, bindings
 from ..dialogs.modals import Prompt
 from ..widgets.budget_table import BudgetTable
 from ..widgets.info import Info
@@ -58,7 +58,7 @@ def target_params(text: str) -> int | str:
 class BudgetPane(Vertical):
     """Output shape, parameters, multiply-adds and dense equivalent of each layer, and the total."""
 
-    BINDINGS = [Binding("g", "target", "Target", tooltip="set the parameter target (a number or a preset)")]
+    BINDINGS = bindings(BUDGET)
 
     def __init__(self, target: int, **kwargs) -> None:
         super().__init__(**kwargs)

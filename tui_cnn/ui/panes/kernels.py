@@ -16,7 +16,6 @@ import numpy as np
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -25,11 +24,13 @@ from textual.strip import Strip
 from ...architecture.budget import Budget, budget_of
 from ...architecture.spec import Spec
 from ...lessons.positions import kernels_at, position_spread
+from ..actions import KERNELS, bindings
 from ..messages import WeightSnapshot
 from ..widgets import heatmap
 from ..widgets.heatmap import Picture
 from ..widgets.info import Info
 from ..widgets.segments import SegmentLines, text_segments
+from .focus import RestyleAloneOnFocus
 
 REDRAW_S = 0.5
 SMALL_TILE = 7  # kernels up to 7x7 also get an enlarged view and their numbers (v) beside the grid
@@ -172,59 +173,10 @@ class KernelGrid(ScrollView, can_focus=False):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width).apply_style(self.rich_style)
 
 
-LAYER = Binding.Group("Layer", compact=True)
-POSITION = Binding.Group("Position", compact=True)
-
-
-class KernelsPane(Vertical, can_focus=True):
+class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     """The selected layer's kernels as heatmaps: [ ] change layer, arrows select, v values, n scale."""
 
-    BINDINGS = [
-        Binding(
-            "left_square_bracket",
-            "layer(-1)",
-            "Prev",
-            key_display="[",
-            tooltip="previous conv or linear layer",
-            group=LAYER,
-        ),
-        Binding(
-            "right_square_bracket",
-            "layer(1)",
-            "Next",
-            key_display="]",
-            tooltip="next conv or linear layer",
-            group=LAYER,
-        ),
-        Binding("up", "select(0, -1)", "Up", show=False),
-        Binding("down", "select(0, 1)", "Down", show=False),
-        Binding("left", "select(-1, 0)", "Left", show=False),
-        Binding("right", "select(1, 0)", "Right", show=False),
-        Binding("v", "values", "Values", tooltip="show the selected kernel's numbers"),
-        Binding("n", "scale", "Scale", tooltip="colour scale per kernel or per layer"),
-        # A local layer's (hidden from the footer on other layers, by check_action).
-        Binding(
-            "comma",
-            "position(-1, 0)",
-            "Prev position",
-            key_display=",",
-            tooltip="local layer: previous position",
-            group=POSITION,
-        ),
-        Binding(
-            "full_stop",
-            "position(1, 0)",
-            "Next position",
-            key_display=".",
-            tooltip="local layer: next position",
-            group=POSITION,
-        ),
-        Binding("shift+left", "position(-1, 0)", "Pos ←", show=False, tooltip="local layer: position left"),
-        Binding("shift+right", "position(1, 0)", "Pos →", show=False, tooltip="local layer: position right"),
-        Binding("shift+up", "position(0, -1)", "Pos ↑", show=False, tooltip="local layer: position up"),
-        Binding("shift+down", "position(0, 1)", "Pos ↓", show=False, tooltip="local layer: position down"),
-        Binding("s", "spread", "Spread", tooltip="local layer: how each kernel differs across positions"),
-    ]
+    BINDINGS = bindings(KERNELS)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

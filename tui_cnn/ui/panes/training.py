@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Label, ProgressBar
@@ -33,6 +32,7 @@ from ...architecture.spec import Spec
 from ...store.logs import details
 from ...store.runs import runs_root
 from ...training.events import Ended, EpochEnd, Started, Step, Weights
+from ..actions import TRAINING, bindings
 from ..dialogs.modals import HyperParams
 from ..messages import (
     DeviceFound,
@@ -47,11 +47,13 @@ from ..messages import (
 from ..widgets.chart import Series, y_range
 from ..widgets.curves import CurveChart
 from ..widgets.info import Info
+from .focus import RestyleAloneOnFocus
 
 if TYPE_CHECKING:
     from ...experiments.run import Continuation
     from ...store.runs import EpochMetrics
     from ...training.config import TrainConfig
+    from ..options import AppOptions
 
 log = logging.getLogger(__name__)
 
@@ -92,36 +94,21 @@ def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, An
     )
 
 
-class TrainingPane(Vertical, can_focus=True):
+class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     """Dataset, device, hyper-parameters, epoch and step progress, loss and accuracy curves."""
 
-    BINDINGS = [
-        Binding("t", "start", "Train", tooltip="train the architecture (runs land in the runs store)"),
-        Binding("space", "pause", "Pause", tooltip="pause or resume the run"),
-        Binding("x", "stop", "Stop", tooltip="stop the run; its record is kept"),
-        Binding("h", "settings", "Settings", tooltip="epochs, batch size, learning rate, optimizer, seed, dataset"),
-    ]
+    BINDINGS = bindings(TRAINING)
 
-    def __init__(
-        self,
-        config: TrainConfig,
-        dataset: str,
-        runs_dir: str | None,
-        data_dir: str | None,
-        device_label: str | None,
-        show_volatile: bool,
-        torch_threads: int | None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, options: AppOptions, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.config = config
-        self.dataset = dataset
-        self.runs_dir = runs_dir
-        self.data_dir = data_dir
-        self.device_label = device_label
-        self.fixed_label = device_label is not None
-        self.show_volatile = show_volatile
-        self.torch_threads = torch_threads
+        self.config = options.config
+        self.dataset = options.dataset
+        self.runs_dir = options.runs_dir
+        self.data_dir = options.data_dir
+        self.device_label = options.device_label
+        self.fixed_label = options.device_label is not None
+        self.show_volatile = options.show_volatile
+        self.torch_threads = options.torch_threads
         self.spec: Spec | None = None
         self.problem: str | None = "no architecture yet"
         self.num_classes = 10
@@ -347,8 +334,9 @@ class TrainingPane(Vertical, can_focus=True):
         try:
             from ...experiments.run import Run
             from ...store.runs import RunStore
-            from ...training.devices import set_torch_threads
+            from ...training.devices import lower_thread_priority, set_torch_threads
 
+            lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
             if self.torch_threads:
                 set_torch_threads(self.torch_threads)
             store = RunStore.open(self.runs_dir)
@@ -521,15 +509,9 @@ class TrainingPane(Vertical, can_focus=True):
         """Memory and utilisation of the GPU, once a second while a run is going (cheap NVML reads)."""
         if not self.running or self._device is None:
             return
-        from ...training.devices import stats
+        from ...training.devices import stats, usage_line
 
-        s = stats(self._device)
-        parts = []
-        if s.mem_used is not None and s.mem_total:
-            parts.append(f"mem {s.mem_used / 2**30:.1f}/{s.mem_total / 2**30:.1f} GiB")
-        if s.util is not None:
-            parts.append(f"util {s.util:.0f}%")
-        self._gpu = "  ".join(parts)
+        self._gpu = usage_line(stats(self._device))
         self._redraw_head()
 
     def _redraw_progress(self) -> None:

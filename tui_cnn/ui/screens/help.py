@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,58 +12,56 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..panes.architecture import ArchitecturePane, LayerList
-from ..panes.budget import BudgetPane
-from ..panes.kernels import KernelsPane
-from ..panes.training import TrainingPane
+from ..actions import ARCHITECTURE, BUDGET, KERNELS, LAYER_LIST, RUNS, SCREEN, TRAINING, Action
 from ..views import VIEWS
-from .runs import RunsScreen
 
-PANES: tuple[tuple[str, str, list[Binding]], ...] = (
+PANES: tuple[tuple[str, str, tuple[Action, ...]], ...] = (
     (
         "Architecture",
         "The network as a list of layers, each with the shape it outputs.\n"
         "Build the MLP (p) or a CNN layer by layer; an impossible layer turns red.",
-        [*LayerList.BINDINGS, *ArchitecturePane.BINDINGS],
+        (*LAYER_LIST, *ARCHITECTURE),
     ),
     (
         "Budget",
         "Parameters, multiply-adds and dense equivalent of each layer, and the total.\n"
         "A conv reuses a few weights everywhere: compare params with dense eq.",
-        list(BudgetPane.BINDINGS),
+        BUDGET,
     ),
     (
         "Training",
         "Trains the architecture and draws loss and accuracy (train and val) live.\n"
         "Runs land in the runs store that `cnn-tui runs` lists; h sets epochs, lr, ...",
-        list(TrainingPane.BINDINGS),
+        TRAINING,
     ),
     (
         "Kernels",
         "The selected layer's weights: blue negative, white zero, red positive.\n"
         "A CNN's 3x3 kernels become edge detectors; the MLP's units 28x28 templates.",
-        list(KernelsPane.BINDINGS),
+        KERNELS,
     ),
-)
-
-# Views whose keys are more than their footer has room for.
-VIEW_KEYS: tuple[tuple[str, str, list[Binding]], ...] = (
     (
         "Runs view (r)",
         "r continues the highlighted run in the Training pane (same run id, epochs appended);\n"
         "m shows it transplanted into an MLP; d deletes the marked runs (asks first).",
-        list(RunsScreen.BINDINGS),
+        RUNS,
     ),
 )
+PALETTE_ROW = ("ctrl+p", "command palette: every action by name")
 
-GLOBAL_KEYS = (
-    ("tab / shift+tab", "next / previous pane"),
-    ("1 2 3 4", "go to Architecture, Budget, Training, Kernels"),
-    ("t  space  x", "train, pause or resume, stop (from any pane)"),
-    ("ctrl+p", "command palette: every action by name"),
-    ("?", "this help"),
-    ("q", "quit (asks first while a run is going)"),
-)
+
+def screen_rows(actions: tuple[Action, ...], key_display: Callable[[Binding], str]) -> list[tuple[str, str]]:
+    """(keys, what) rows for the main screen's keys: one row per key, or one per group of keys."""
+    rows: list[tuple[str, str]] = []
+    group = None
+    for action in actions:
+        key = key_display(action.binding())
+        if action.group is not None and action.group == group:
+            rows[-1] = (f"{rows[-1][0]} / {key}", rows[-1][1])
+            continue
+        group = action.group
+        rows.append((key, action.group.description if action.group else action.help or action.label))
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):
@@ -77,12 +77,12 @@ class HelpScreen(ModalScreen[None]):
         self.query_one(".dialog").border_title = "Help: cnn-tui"
 
     def body(self) -> Table:
-        """Every key by pane, generated from the bindings so it cannot drift from them."""
+        """Every key by pane, generated from the action tables the bindings are made of, so it cannot drift."""
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
         table.add_row(Text("Everywhere", style="bold"), "")
-        for key, what in GLOBAL_KEYS:
+        for key, what in (*screen_rows(SCREEN, self.app.get_key_display), PALETTE_ROW):
             table.add_row(key, what)
         if VIEWS:
             table.add_row("", "")
@@ -91,9 +91,9 @@ class HelpScreen(ModalScreen[None]):
             )
             for view in VIEWS:
                 table.add_row(view.key, f"{view.title}: {view.help}")
-        for title, about, bindings in (*PANES, *VIEW_KEYS):
+        for title, about, actions in PANES:
             table.add_row("", "")
             table.add_row(Text(title, style="bold"), Text(about, style="italic"))
-            for binding in bindings:
-                table.add_row(self.app.get_key_display(binding), binding.tooltip or binding.description)
+            for action in actions:
+                table.add_row(self.app.get_key_display(action.binding()), action.help or action.label)
         return table

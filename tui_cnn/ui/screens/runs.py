@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer
 from ...architecture.spec import ParseError, Spec
 from ...store.compare import KEYS, accuracy, compare, run_spec
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..actions import RUNS, bindings
 from ..dialogs.modals import Confirm, Prompt
 from ..failures import unexpected
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
@@ -98,18 +99,7 @@ class RunsScreen(Screen):
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open", "Open", key_display="⏎", show=False),
-        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them"),
-        Binding("c", "compare", "Compare"),
-        Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
-        Binding("e", "mistakes", "Mistakes"),
-        # Not in the footer (it has no room at 80 columns); the help screen lists them.
-        Binding("r", "resume", "Resume", show=False, tooltip="continue the run in the Training pane (same run id)"),
-        Binding("d", "delete", "Delete", show=False, tooltip="delete the marked runs and their files (asks first)"),
-        Binding("m", "transplant", "Transplant", show=False, tooltip="the run as the MLP it is, checked on val"),
-    ]
+    BINDINGS = bindings(RUNS)
 
     def __init__(self, context: LessonContext) -> None:
         super().__init__()

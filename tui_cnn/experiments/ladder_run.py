@@ -1,0 +1,54 @@
+"""The ladder trained: every rung a seed group on the same data, reported rung by rung as it finishes.
+
+`ladder_sweep` is what the CLI's `ladder` and an app's Ladder view call: a `Sweep` over the
+rungs (stop it from any thread) whose `on_rung` hears each rung's `RungResult` as soon as
+its group is stored, so a view can fill in live. The arithmetic stays in ladder.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..architecture.presets import preset
+from ..store.groups import GroupSummary
+from ..store.runs import RunStore
+from ..training.config import TrainConfig
+from ..training.data import Dataset
+from .ladder import RUNGS, Rung, RungResult
+from .sweep import Sweep, SweepCallback, member_configs
+
+RungCallback = Callable[[RungResult], None]
+
+
+def rung_result(rung: Rung, group: GroupSummary) -> RungResult:
+    """A rung's result from its stored group: the finished seeds' accuracy, mean and sample sd."""
+    acc = group.val_acc
+    return RungResult(rung.arch, group.params, rung.locality, rung.sharing, acc.n, acc.mean, acc.sd)
+
+
+def ladder_results(groups: Sequence[GroupSummary]) -> list[RungResult]:
+    """The rungs, in ladder order, from a ladder sweep's groups (a rung with no group is left out)."""
+    by_arch = {g.arch: g for g in groups}
+    return [rung_result(rung, by_arch[rung.arch]) for rung in RUNGS if rung.arch in by_arch]
+
+
+def ladder_sweep(
+    dataset: Dataset | str,
+    base: TrainConfig,
+    seeds: Sequence[int],
+    store: RunStore,
+    on_rung: RungCallback | None = None,
+    on_event: SweepCallback | None = None,
+    *,
+    data_dir: Path | str | None = None,
+) -> Sweep:
+    """The ladder as a sweep, ready to `run()`: each rung one group of `seeds` under `base`'s settings."""
+
+    def on_groups(index: int, groups: list[GroupSummary]) -> None:
+        if on_rung is not None and groups:
+            on_rung(rung_result(RUNGS[index], groups[0]))
+
+    archs = [(rung.arch, preset(rung.arch)) for rung in RUNGS]
+    configs = member_configs(base, seeds, [base.lr])
+    return Sweep(archs, dataset, configs, store, on_event, on_groups, data_dir=data_dir)
