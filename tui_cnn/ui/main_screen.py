@@ -33,7 +33,7 @@ from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
 from .panes.kernels import KernelsPane
 from .panes.training import RUNNING, TrainingPane
-from .screens.context import LessonContext
+from .screens.context import Continue, LessonContext
 from .screens.help import HelpScreen
 from .views import VIEWS
 from .widgets.budget_table import BudgetTable
@@ -252,7 +252,7 @@ class MainScreen(Screen):
 
     def action_view(self, index: int) -> None:
         """Open a lesson view over the main screen (escape comes back; a returned spec is loaded)."""
-        self.app.push_screen(VIEWS[index].make(self.lesson_context()), self._load_spec)
+        self.app.push_screen(VIEWS[index].make(self.lesson_context()), self._view_result)
 
     def lesson_context(self) -> LessonContext:
         """What the lesson views are handed: values, and a function for the latest weights."""
@@ -265,6 +265,7 @@ class MainScreen(Screen):
             show_volatile=training.show_volatile,
             seed=training.config.seed,
             latest_run_id=training.run_id if training.state not in RUNNING else None,
+            training=lambda: self.training.running,
             weights=self.trained_weights,
             config=training.config,
             seeds=training.seeds,
@@ -276,11 +277,20 @@ class MainScreen(Screen):
         snap = self.training.weights
         return snap if snap is not None and snap.spec == self.spec and snap.state_dict is not None else None
 
-    def _load_spec(self, spec: Spec | None) -> None:
-        """A view handed back an architecture (a run's): the editor's now, one undo step."""
-        if isinstance(spec, Spec):
-            self.query_one(ArchitecturePane).change(spec, 0)
-            self.notify(f"loaded {spec.name if spec.name != 'custom' else spec.line()} (u undoes)", timeout=3)
+    def _view_result(self, result: Spec | Continue | None) -> None:
+        """A view handed back an architecture (a run's): the editor's now, one undo step; or a run to continue."""
+        if isinstance(result, Continue):
+            if self.training.running:
+                self.notify("a run is going: x stops it, then continue the other", timeout=3)
+                return
+            self._load_spec(result.spec, "continuing run " + result.continuation.record.run_id)
+            self.training.continue_run(result.spec, result.continuation, result.metrics)
+        elif isinstance(result, Spec):
+            self._load_spec(result, "loaded " + (result.name if result.name != "custom" else result.line()))
+
+    def _load_spec(self, spec: Spec, what: str) -> None:
+        self.query_one(ArchitecturePane).change(spec, 0)
+        self.notify(f"{what} (u undoes)", timeout=3)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

@@ -61,7 +61,8 @@ VIEWS: tuple[View, ...] = (
         "r",
         "Runs",
         "runs",
-        "every run, groups folded (enter, g unfold): open, compare two, load one's architecture, params vs accuracy",
+        "every run, groups folded (enter, g unfold): open, compare two, load, continue, delete, transplant;"
+        " params vs accuracy",
         RunsScreen,
     ),
     View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),

@@ -1,4 +1,4 @@
-"""The small dialogs: pick a layer or preset, edit a layer, type a line, files, settings, quit.
+"""The small dialogs: pick a layer or preset, edit a layer, type a line, files, settings, confirmations.
 
 Each one validates with the core (the parser, the budget, `TrainConfig.validate`)
 and shows the reason in place, so a dialog only ever returns a usable value, or None
@@ -382,25 +382,24 @@ class HyperParams(Dialog[tuple[Any, str, int]]):
         self.dismiss(None)
 
 
-class ConfirmQuit(Dialog[bool]):
-    """Quitting stops the run; ask first, since the run cannot be resumed."""
+class Confirm(Dialog[bool]):
+    """Ask before doing what cannot be undone (deleting runs); y or the button confirms, n or escape cancels."""
 
     BINDINGS = [
         Binding("escape,n", "cancel", "Cancel"),
-        Binding("y,q", "confirm", "Quit"),
+        Binding("y", "confirm", "Yes"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__("Quit?")
+    def __init__(self, title: str, body: str | Text, ok: str, cancel: str = "Cancel") -> None:
+        super().__init__(title)
+        self.body, self.ok, self.cancel = body, ok, cancel
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(
-                "A run is going. Quitting stops it after the current step\nand completes its record in the runs store."
-            )
+            yield Static(self.body)
             with Horizontal(classes="buttons"):
-                yield Button("Quit (y)", variant="error", id="ok", compact=True)
-                yield Button("Keep training (n)", variant="primary", id="cancel", compact=True)
+                yield Button(f"{self.ok} (y)", variant="error", id="ok", compact=True)
+                yield Button(f"{self.cancel} (n)", variant="primary", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -416,6 +415,16 @@ class ConfirmQuit(Dialog[bool]):
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmQuit(Confirm):
+    """Quitting stops the run after its current step; ask first (q again, or y, quits)."""
+
+    BINDINGS = [Binding("q", "confirm", "Quit")]
+
+    def __init__(self) -> None:
+        body = "A run is going. Quitting stops it after the current step\nand completes its record in the runs store."
+        super().__init__("Quit?", body, "Quit", "Keep training")
 
 
 def new_layer(kind: str) -> Layer:

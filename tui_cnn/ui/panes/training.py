@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,9 @@ from ..widgets.info import Info
 from .focus import RestyleAloneOnFocus
 
 if TYPE_CHECKING:
+    from ...experiments.run import Continuation
     from ...store.groups import Spread
+    from ...store.runs import EpochMetrics
     from ...training.config import TrainConfig
     from ..options import AppOptions
 
@@ -82,14 +85,14 @@ def weight_arrays(tensors: dict[int, Any]) -> dict[int, Any]:
 
 
 def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, Any]:
-    """The trained conv and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
+    """The trained conv, local and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
     if not state_dict:
         return {}
     return weight_arrays(
         {
             i: state_dict[f"{i}.weight"]
             for i, layer in enumerate(spec.layers)
-            if layer.kind in ("conv", "linear") and f"{i}.weight" in state_dict
+            if layer.kind in ("conv", "local", "linear") and f"{i}.weight" in state_dict
         }
     )
 
@@ -193,18 +196,39 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             self.notify(f"cannot train: {self.problem}", severity="error", timeout=5)
             return
         spec = self.spec
+        self._begin(spec, spec.name if spec.name != "custom" else spec.line(), None)
+
+    def continue_run(self, spec: Spec, continuation: Continuation, metrics: Sequence[EpochMetrics]) -> None:
+        """Continue a stored run (checked by `continuation`): same id, its settings, its epochs drawn first."""
+        if self.running:
+            self.notify("a run is going: x stops it, then continue the other", timeout=3)
+            return
+        self.config, self.dataset = continuation.config, continuation.record.dataset
+        self._begin(spec, continuation.record.arch, continuation)
+        done = continuation.checkpoint.epoch
+        self.epochs.extend(
+            EpochEnd(m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.seconds, 0.0)
+            for m in metrics
+            if m.epoch <= done
+        )
+        self._changed()
+
+    def _begin(self, spec: Spec, arch: str, continuation: Continuation | None) -> None:
+        """Start the training thread: a new run of `spec`, or `continuation`'s run going on."""
         self.state, self.message, self.run_id = "starting", "", None
         self.started, self.last_step = None, None
         self.steps, self.step_bands = (), ()
         self.epochs.clear()
         self.epoch_bands.clear()
-        self.group = self.seeds
+        self.group = 1 if continuation is not None else self.seeds  # a continued run is one run
         self._run, self._stop_requested, self._gpu = None, False, ""
-        arch = spec.name if spec.name != "custom" else spec.line()
         done = self._run_done = threading.Event()
-        target = self._train if self.group == 1 else partial(self._train_group, seeds=self.group)
+        if self.group == 1:
+            work = partial(self._train, spec, self.dataset, self.config, arch, done, continuation)
+        else:
+            work = partial(self._train_group, spec, self.dataset, self.config, arch, done, seeds=self.group)
         self._worker = self.run_worker(
-            partial(target, spec, self.dataset, self.config, arch, done),
+            work,
             thread=True,
             group="train",
             name="train",
@@ -309,7 +333,15 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             log.exception("warming torch up failed")
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
-    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event) -> None:
+    def _train(
+        self,
+        spec: Spec,
+        dataset: str,
+        config: TrainConfig,
+        arch: str,
+        done: threading.Event,
+        continuation: Continuation | None,
+    ) -> None:
         """In a thread: one `Run` (recorded and logged by the core), weights converted, events posted; `done` last."""
         post = self.post_message
         try:
@@ -341,7 +373,8 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
                         post(RunWeights(snapshot))
                     post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_id))
 
-            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir)
+            resume = continuation.resume if continuation else None
+            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir, resume=resume)
             self._run = run
             if self._stop_requested:
                 run.stop()

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..actions import ARCHITECTURE, BUDGET, KERNELS, LAYER_LIST, SCREEN, TRAINING, Action
+from ..actions import ARCHITECTURE, BUDGET, KERNELS, LAYER_LIST, RUNS, SCREEN, TRAINING, Action
 from ..views import VIEWS
 
 PANES: tuple[tuple[str, str, tuple[Action, ...]], ...] = (
@@ -39,6 +39,12 @@ PANES: tuple[tuple[str, str, tuple[Action, ...]], ...] = (
         "The selected layer's weights: blue negative, white zero, red positive.\n"
         "A CNN's 3x3 kernels become edge detectors; the MLP's units 28x28 templates.",
         KERNELS,
+    ),
+    (
+        "Runs view (r)",
+        "r continues the highlighted run in the Training pane (same run id, epochs appended);\n"
+        "m shows it transplanted into an MLP; d deletes the marked runs (asks first).",
+        RUNS,
     ),
 )
 PALETTE_ROW = ("ctrl+p", "command palette: every action by name")

@@ -2,14 +2,18 @@
 
 The store is SQLite and small, so listing it happens on the event loop; a run's
 weights need torch and are read in a thread worker. `l` hands a run's architecture
-back through `dismiss`; the main screen makes it the editor's (undoable with u).
-A group (a seed group, a sweep's or the ladder's) is one row, folded as `store.groups`
-folds it, and one mark with an error bar on the scatter; enter unfolds it, g all of them.
+back through `dismiss`; the main screen makes it the editor's (undoable with u). `r`
+checks a run can go on (`experiments.run.continuation`, as `train --resume` does) and
+hands back a `Continue` for the Training pane; `d` deletes the marked runs through the
+store; `m` opens the run's transplant into an MLP. A group (a seed group, a sweep's or the
+ladder's) is one row, folded as `store.groups` folds it, and one mark with an error bar on
+the scatter; enter unfolds it, g all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +29,8 @@ from ...architecture.spec import ParseError, Spec
 from ...store.compare import KEYS, Point, accuracy, compare, run_spec
 from ...store.groups import GroupSummary, fold
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..actions import RUNS, bindings
+from ..dialogs.modals import Confirm, Prompt
 from ..failures import unexpected
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
 from ..widgets import heatmap
@@ -33,8 +39,10 @@ from ..widgets.curves import CurveChart
 from ..widgets.info import Info
 from ..widgets.map_grid import MapGrid
 from ..widgets.scatter import ScatterPlot
+from .context import Continue
 
 if TYPE_CHECKING:
+    from ...experiments.run import Continuation
     from .context import LessonContext
 
 COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "status")
@@ -116,16 +124,7 @@ class RunsScreen(Screen):
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open", "Open", key_display="⏎", show=False),
-        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them, S to shift them"),
-        Binding("c", "compare", "Compare"),
-        Binding("S", "shift", "Shift", show=False, tooltip="the two marked runs in the Shift view"),
-        Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
-        Binding("e", "mistakes", "Mistakes"),
-        Binding("g", "unfold_all", "Groups", tooltip="unfold every group into its runs, or fold them again"),
-    ]
+    BINDINGS = bindings(RUNS)
 
     def __init__(self, context: LessonContext) -> None:
         super().__init__()
@@ -321,6 +320,116 @@ class RunsScreen(Screen):
 
         if self.chosen is not None:
             self.app.push_screen(MistakesScreen(self.context, self.chosen.run_id))
+
+    def action_transplant(self) -> None:
+        from .transplant import TransplantScreen
+
+        if self.chosen is not None:
+            self.app.push_screen(TransplantScreen(self.context, self.chosen), self._loaded)
+
+    # -- resume ---------------------------------------------------------------------
+
+    def action_resume(self) -> None:
+        """Ask for the new total of epochs, then check the run can go on (in a thread: the checkpoint)."""
+        record = self.chosen
+        if record is None:
+            return
+        if self.context.training():
+            self.notify("a run is going: x stops it, then continue this one", timeout=4)
+            return
+        if record.status == "running":
+            self.notify(f"run {record.run_id} is still running", severity="error", timeout=4)
+            return
+        planned = int(record.config.get("epochs", record.epochs_done))
+        total = planned if record.epochs_done < planned else record.epochs_done + planned
+        self.app.push_screen(
+            Prompt(
+                f"Continue {record.arch}: epochs in total",
+                str(total),
+                partial(total_epochs, record.epochs_done),
+                hint=f"{record.epochs_done} done; the run goes on to this many   enter: continue   escape: cancel",
+            ),
+            partial(self._resume_to, record),
+        )
+
+    def _resume_to(self, record: RunRecord, epochs: int | None) -> None:
+        if epochs is not None:
+            self.check_resume(record.run_id, epochs)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="resume")
+    def check_resume(self, run_id: str, epochs: int) -> None:
+        """In a thread: the run's checkpoint and its new config, or the one-line reason it cannot go on."""
+        from ...experiments.run import continuation
+
+        try:
+            store = RunStore.open(self.context.runs_dir)
+            try:
+                result: Continuation | str = continuation(store, run_id, {"epochs": epochs})
+            finally:
+                store.close()
+        except (StoreError, ValueError) as exc:
+            result = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a notice, the traceback logged
+            result = unexpected(self.app, exc, "reading the run's checkpoint")
+        self.app.call_from_thread(self._continue, result)
+
+    def _continue(self, result: Continuation | str) -> None:
+        """Back to the main screen with the run to continue (its architecture and epochs so far), or a notice."""
+        if isinstance(result, str):
+            self.notify(f"cannot continue: {result}", severity="error", timeout=6)
+            return
+        spec = run_arch(self, result.record)
+        if spec is not None and self.store is not None:
+            self.dismiss(Continue(spec, result, tuple(self.store.metrics(result.record.run_id))))
+
+    # -- delete ---------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        """Delete the marked runs (rows, curves, weights, checkpoints) once confirmed; a marked group, all its runs."""
+        by_id = {r.run_id: r for r in self.records}
+        chosen: list[RunRecord] = []
+        for i in self.marked:
+            row = self.rows[i]
+            chosen.extend([by_id[k] for k in row.run_ids if k in by_id] if isinstance(row, GroupSummary) else [row])
+        if not chosen or self.store is None:
+            self.notify("mark a run with space first, then d deletes it", timeout=3)
+            return
+        running = next((r for r in chosen if r.status == "running"), None)
+        if running is not None:
+            self.notify(f"run {running.run_id} is still running (nothing deleted)", severity="error", timeout=5)
+            return
+        body = Text("Delete these runs and their weights? This cannot be undone.\n", style="bold")
+        for r in chosen:
+            body.append(f"\n{r.arch}  {r.dataset}  {r.epochs_done} epochs  val acc {pct(accuracy(r))}")
+            if self.show_volatile:
+                body.append(f"  run {r.run_id}", style="dim")
+        title = f"Delete {len(chosen)} run{'s' if len(chosen) > 1 else ''}?"
+        self.app.push_screen(Confirm(title, body, "Delete"), partial(self._delete, chosen))
+
+    def _delete(self, chosen: list[RunRecord], yes: bool | None) -> None:
+        if not yes or self.store is None:
+            return
+        deleted = 0
+        try:
+            for record in chosen:
+                self.store.delete(record.run_id)
+                deleted += 1
+            self.records = self.store.runs()
+        except StoreError as exc:
+            self.notify(f"deleted {deleted} of {len(chosen)}: {exc}", severity="error", timeout=6)
+        self.marked = []
+        self._fill()
+        if deleted == len(chosen):
+            self.notify(f"deleted {deleted} run{'s' if deleted > 1 else ''}", timeout=3)
+
+
+def total_epochs(done: int, text: str) -> int | str:
+    """The prompt's answer as the run's new total of epochs, or why it is not one."""
+    try:
+        epochs = int(text.strip())
+    except ValueError:
+        return "a whole number of epochs"
+    return epochs if epochs > done else f"the run has done {done} epochs: give a total above {done}"
 
 
 class RunScreen(Screen):
