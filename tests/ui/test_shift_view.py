@@ -188,7 +188,7 @@ async def test_a_picked_run_that_is_gone_is_named(tmp_path: Path, runs_dir: Path
 async def test_the_shift_view_is_in_the_palette_the_help_and_the_bar_where_it_fits(tmp_path: Path) -> None:
     app = apps.make_app(tmp_path)
     async with app.run_test(size=(140, 40)) as pilot:
-        assert "e mistakes S shift │ ? help" in text(app, "#pane-bar")
+        assert "l ladder S shift │ ? help" in text(app, "#pane-bar")
         await pilot.press("ctrl+p", *"Shifted digits", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ShiftScreen)
@@ -196,7 +196,7 @@ async def test_the_shift_view_is_in_the_palette_the_help_and_the_bar_where_it_fi
         lines = apps.help_text(app).splitlines()
         assert any(line.split()[:2] == ["S", "Shifted"] for line in lines)
         assert any(line.split()[:1] == ["u"] and "unshuffled beside it" in line for line in lines)
-    for size, bar in [(WIDE, "e mistakes │ ? help"), (SMALL, "tab: next pane  ?: help")]:
+    for size, bar in [(WIDE, "e mistakes l ladder \n"), (SMALL, "tab: next pane  ?: help")]:
         async with apps.make_app(tmp_path).run_test(size=size) as pilot:
             assert bar in text(pilot.app, "#pane-bar") and "S shift" not in text(pilot.app, "#pane-bar")
 
