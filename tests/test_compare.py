@@ -92,6 +92,15 @@ def test_the_shift_pair_is_the_newest_mlp_and_simple_cnn_else_what_stands_in() -
     assert ids([]) is None
 
 
+def test_the_shift_pair_takes_runs_on_plain_pixels_before_shuffled_ones() -> None:
+    shuffled = [record("r4", "simple_cnn", dataset="mnist-5k/perm1"), record("r3", "mlp", dataset="mnist-5k/perm1")]
+    plain = [record("r2", "simple_cnn"), record("r1", "mlp")]
+    pair = shift_pair([*shuffled, *plain])
+    assert pair is not None and {r.run_id for r in pair} == {"r1", "r2"}  # not the newer shuffled simple_cnn
+    only_shuffled = shift_pair(shuffled)
+    assert only_shuffled is not None and {r.run_id for r in only_shuffled} == {"r3", "r4"}
+
+
 def test_compare_gives_the_seeds_parameter_gap_and_accuracy_points() -> None:
     mlp, cnn = record("a", "mlp", final_val_acc=0.93, seconds=4.0), record("b", "simple_cnn", final_val_acc=0.95)
     result = compare(mlp, cnn)

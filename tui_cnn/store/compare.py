@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..architecture.spec import ParseError, Spec, parse_line
+from ..training.transforms import split_name
 from .runs import RunRecord, RunStore, StoreError
 
 if TYPE_CHECKING:
@@ -65,9 +66,15 @@ def shift_pair(records: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord] | No
 
     The newest mlp and simple_cnn runs (the seed's question); where one is missing, the
     newest run of another architecture stands in; with a single architecture, its two
-    newest runs.
+    newest runs. Runs on plain pixels come first: a shuffled run beside a plain one would
+    compare the shuffle, not the architectures.
     """
-    done = [r for r in records if r.status == "finished"]
+    finished = [r for r in records if r.status == "finished"]
+    plain = [r for r in finished if split_name(r.dataset)[1] is None]
+    return _pair(plain) or _pair(finished)
+
+
+def _pair(done: list[RunRecord]) -> tuple[RunRecord, RunRecord] | None:
     picked = [r for r in (newest(done, arch) for arch in SHIFT_PAIR) if r is not None]
     for r in done:
         if len(picked) == 2:
