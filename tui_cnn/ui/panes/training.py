@@ -347,11 +347,8 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         try:
             from ...experiments.run import Run
             from ...store.runs import RunStore
-            from ...training.devices import lower_thread_priority, set_torch_threads
 
-            lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
-            if self.torch_threads:
-                set_torch_threads(self.torch_threads)
+            self._prepare_thread()
             store = RunStore.open(self.runs_dir)
             history: deque[Step] = deque(maxlen=HISTORY)
 
@@ -375,16 +372,9 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
 
             resume = continuation.resume if continuation else None
             run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir, resume=resume)
-            self._run = run
-            if self._stop_requested:
-                run.stop()
-            try:
-                run.run()
-            finally:
-                store.close()
+            self._drive(run, store)
         except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
-            log.exception("the training thread failed")
-            post(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
+            self._failed(exc)
         finally:
             done.set()
 
@@ -397,10 +387,8 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             from ...experiments.group_progress import GroupEnded, GroupEpoch, GroupProgress, GroupStep
             from ...experiments.group_run import GroupRun
             from ...store.runs import RunStore
-            from ...training.devices import set_torch_threads
 
-            if self.torch_threads:
-                set_torch_threads(self.torch_threads)
+            self._prepare_thread()
             store = RunStore.open(self.runs_dir)
             configs = [dataclasses.replace(config, seed=config.seed + k) for k in range(seeds)]
             progress = GroupProgress([c.seed for c in configs])
@@ -429,18 +417,33 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
                         post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_ids[0]))
 
             run = GroupRun(spec, dataset, configs, store, on_event, arch=arch, data_dir=self.data_dir)
-            self._run = run
-            if self._stop_requested:
-                run.stop()
-            try:
-                run.run()
-            finally:
-                store.close()
+            self._drive(run, store)
         except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
-            log.exception("the training thread failed")
-            post(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
+            self._failed(exc)
         finally:
             done.set()
+
+    def _prepare_thread(self) -> None:
+        """The training thread's own settings: below the UI's priority, with the threads asked for."""
+        from ...training.devices import lower_thread_priority, set_torch_threads
+
+        lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
+        if self.torch_threads:
+            set_torch_threads(self.torch_threads)
+
+    def _drive(self, run: Any, store: Any) -> None:
+        """Train `run` (a `Run` or a `GroupRun`) to its end, stopped at once if x came first; the store closed after."""
+        self._run = run
+        if self._stop_requested:
+            run.stop()
+        try:
+            run.run()
+        finally:
+            store.close()
+
+    def _failed(self, exc: Exception) -> None:
+        log.exception("the training thread failed")
+        self.post_message(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
 
     # -- events from the training thread ---------------------------------------------------
 
