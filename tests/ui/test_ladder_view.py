@@ -27,6 +27,7 @@ from tui_cnn.ui.widgets.info import Info
 
 from ..subsets import first_digits
 from . import apps
+from .apps import settle
 
 WIDE = (120, 40)
 CPU = TrainConfig(epochs=1, batch_size=64, device="cpu", weights_every=0.0)
@@ -50,12 +51,6 @@ def text_of(screen: LadderScreen, widget: str) -> str:
     console = Console(width=120, file=io.StringIO(), record=True)
     console.print(screen.query_one(f"#{widget}", Info).content)
     return console.export_text()
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_l_shows_the_newest_ladder_in_the_store_with_its_verdict(tmp_path: Path, runs_dir: Path) -> None:

@@ -26,6 +26,7 @@ from tui_cnn.ui.screens.transplant import TransplantScreen
 
 from ..subsets import first_digits
 from . import apps
+from .apps import settle
 
 WIDE = (120, 40)
 
@@ -57,12 +58,6 @@ def shown_text(renderable: object) -> str:
 
 def notices(app: CnnTuiApp) -> list[str]:
     return [n.message for n in app._notifications]
-
-
-async def settle(pilot: Pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def until(pilot: Pilot, done, deadline_s: float = 60.0) -> None:

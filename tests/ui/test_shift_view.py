@@ -8,18 +8,14 @@ Update the snapshots with `--snapshot-update`, then look at the SVGs.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from rich.console import Console
-from textual.pilot import Pilot
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar
 
-from tui_cnn.app import CnnTuiApp
 from tui_cnn.lessons.models import predict
 from tui_cnn.lessons.shift import shift_accuracy, shifted_digit
 from tui_cnn.store.compare import load_model
@@ -34,6 +30,7 @@ from tui_cnn.ui.screens.mistakes import DigitGrid, MistakesScreen
 from tui_cnn.ui.screens.shift import ShiftScreen
 
 from . import apps
+from .apps import keys, settle, text
 
 WIDE, SMALL = (120, 40), (80, 24)
 PERM = "mnist-5k/perm1"
@@ -66,29 +63,6 @@ def records(runs_dir: Path) -> list[RunRecord]:
         return store.runs()
     finally:
         store.close()
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let the screen's workers (torch, the store) finish and their results land."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def text(app: CnnTuiApp, selector: str) -> str:
-    """What a Static on the current screen shows, as plain text (grids and pictures too)."""
-    console = Console(width=200, file=io.StringIO(), record=True)
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
-
-
-def keys(*pressed: str):
-    async def run_before(pilot: Pilot) -> None:
-        for key in pressed:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
 
 
 def probed(runs_dir: Path, record: RunRecord) -> list[tuple[int, int, float]]:
