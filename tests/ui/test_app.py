@@ -417,3 +417,20 @@ async def test_quitting_during_a_run_asks_then_stops_and_records_it(tmp_path: Pa
     assert app.return_code == 0
     records = RunStore.open(str(tmp_path / "runs")).runs()
     assert [r.status for r in records] == ["interrupted"]
+
+
+async def test_the_settings_dialog_shows_the_optimizer_it_will_use(tmp_path: Path) -> None:
+    """Every field shows its value: the optimizer's select was taller than its row, its value clipped away."""
+    from textual.widgets import Select
+
+    from tui_cnn.ui.dialogs.modals import HyperParams
+
+    app = make_app(tmp_path, optimizer="sgd")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("3", "h")
+        await pilot.pause()
+        assert isinstance(app.screen, HyperParams)
+        label = app.screen.query_one("#f-optimizer", Select).query_one("SelectCurrent #label", Static)
+        geometry = app.screen.find_widget(label)
+        assert geometry.region.intersection(geometry.clip).height >= 1  # on screen, not clipped
+        assert "sgd" in str(label.render())

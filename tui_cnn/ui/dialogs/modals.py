@@ -322,7 +322,11 @@ class HyperParams(Dialog[tuple[Any, str, int]]):
                 yield Label("optimizer")
                 choices = list(dict.fromkeys([self.config.optimizer, "adam", "adamw", "sgd"]))
                 yield Select(
-                    [(o, o) for o in choices], value=self.config.optimizer, allow_blank=False, id="f-optimizer"
+                    [(o, o) for o in choices],
+                    value=self.config.optimizer,
+                    allow_blank=False,
+                    id="f-optimizer",
+                    compact=True,  # one row, as the field is: a full Select's value line was cut off
                 )
             with Horizontal(classes="field"):
                 yield Label("dataset")
