@@ -31,6 +31,7 @@ from .failures import unexpected
 from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
 from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
+from .panes.focus import restyle_alone
 from .panes.kernels import KernelsPane
 from .panes.training import RUNNING, TrainingPane
 from .screens.context import LessonContext
@@ -173,7 +174,7 @@ class MainScreen(Screen):
             if pane.has_class("current") != (i == index):
                 pane.set_class(i == index, "current", update=False)
                 changed.append(pane)
-        self.app.stylesheet.update_nodes(changed, animate=True)
+        restyle_alone(self.app, changed)
         self.current = index
         self._show_bar()
 
@@ -192,7 +193,7 @@ class MainScreen(Screen):
             if node._has_focus_within
         }
         if panes:
-            self.app.stylesheet.update_nodes(panes, animate=True)
+            restyle_alone(self.app, panes)
 
     def _show_bar(self) -> None:
         """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
