@@ -26,6 +26,7 @@ from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
 from .actions import SCREEN, bindings
+from .compositor import RegionCompositor
 from .dialogs.modals import ConfirmQuit
 from .failures import unexpected
 from .focus_frame import FocusFrame
@@ -69,6 +70,7 @@ class MainScreen(Screen):
 
     def __init__(self, spec: Spec, options: AppOptions) -> None:
         super().__init__()
+        self._compositor = RegionCompositor()  # repaints only the regions that changed (see its module)
         self.spec = spec
         self.options = options
         self.current = 0
