@@ -112,20 +112,3 @@ async def test_a_pane_switch_repaints_the_panes_borders_not_the_widgets_inside(t
         assert app.main.query_one("#training").has_pseudo_class("focus")
     assert inside == []
 
-
-async def test_a_pane_switch_is_painted_in_one_frame(tmp_path: Path, monkeypatch) -> None:
-    """The panes' borders, the focused widget's look and the footer's keys: one pass over the screen, not two."""
-    app = apps.make_app(tmp_path)
-    frames: list[int] = []
-
-    async with app.run_test(size=WIDE) as pilot:
-        await apps.initial_weights_drawn(pilot)
-        display = app._display
-
-        def counted(screen, update):  # noqa: ANN001 - Textual's own signature
-            frames.append(1)
-            return display(screen, update)
-
-        await switch_panes(pilot, monkeypatch, app, "_display", counted)
-        await pilot.pause(0.2)
-    assert len(frames) == len(SWITCHES), frames

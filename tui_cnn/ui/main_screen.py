@@ -29,7 +29,6 @@ from .actions import SCREEN, bindings
 from .compositor import RegionCompositor
 from .dialogs.modals import ConfirmQuit
 from .failures import unexpected
-from .focus_frame import FocusFrame
 from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
 from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
@@ -76,7 +75,6 @@ class MainScreen(Screen):
         self.current = 0
         self._initial_timer: Timer | None = None
         self.initial_pending = True  # until the initial weights asked for are drawn (or not needed)
-        self._focus_frame = FocusFrame(self)
 
     def compose(self) -> ComposeResult:
         yield Info(id="pane-bar")
@@ -165,10 +163,6 @@ class MainScreen(Screen):
         index = self._pane_of(event.widget)
         if index is not None and index != self.current:
             self._mark_current(index)
-        self._focus_frame.arrived("focus", event.widget)
-
-    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self._focus_frame.arrived("blur", event.widget)
 
     def _mark_current(self, index: int) -> None:
         """Class the current pane (small terminals show only it) and name it in the bar.
@@ -232,11 +226,8 @@ class MainScreen(Screen):
     def action_pane(self, index: int) -> None:
         """Focus a pane; on small terminals also show it."""
         self._mark_current(index)
-        target = self._focus_target(index)
-        if target is not self.focused and target.focusable:
-            self._focus_frame.hold(target, self.focused)  # the switch painted in one frame, not two
         # Now, not after a refresh as widget.focus() would: the very next key press must reach the pane.
-        self.set_focus(target)
+        self.set_focus(self._focus_target(index))
         self.query_one(Footer).show_kept()  # its keys in this frame: one layout and paint, not two
 
     def action_cycle(self, step: int) -> None:
