@@ -111,4 +111,3 @@ async def test_a_pane_switch_repaints_the_panes_borders_not_the_widgets_inside(t
         await switch_panes(pilot, monkeypatch, Widget, "refresh", counted)
         assert app.main.query_one("#training").has_pseudo_class("focus")
     assert inside == []
-
