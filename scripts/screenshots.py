@@ -34,10 +34,12 @@ VIEWS: dict[str, tuple[str, tuple[int, int], Sequence[str], bool]] = {
     "templates": ("simple_cnn", WIDE, ("w",), False),
     "runs": ("simple_cnn", WIDE, ("r", "down"), False),
     "mistakes": ("simple_cnn", WIDE, ("e",), False),
+    "shift": ("simple_cnn", WIDE, ("S", "right", "right"), False),
 }
 
 
-NEEDS_RUNS = {"templates", "runs", "mistakes"}  # views of stored runs: seeded with a trained mlp and simple_cnn
+# Views of stored runs: seeded with a trained mlp and simple_cnn.
+NEEDS_RUNS = {"templates", "runs", "mistakes", "shift"}
 
 
 def seed_runs(runs_dir: str, epochs: int) -> None:

@@ -14,6 +14,7 @@ from tui_cnn.architecture.spec import Spec
 from tui_cnn.lessons.mistakes import confusion
 from tui_cnn.store.compare import (
     Axis,
+    Point,
     accuracy_axis,
     compare,
     load_model,
@@ -21,6 +22,7 @@ from tui_cnn.store.compare import (
     params_axis,
     run_spec,
     scatter,
+    shift_pair,
     short_count,
 )
 from tui_cnn.store.runs import RunRecord, RunStore, StoreError
@@ -75,6 +77,28 @@ def test_newest_is_the_first_finished_run_of_that_arch() -> None:
     assert newest(runs, "mlp").run_id == "r3"
     assert newest(runs, "lenet5") is None
     assert newest(runs, "simple_cnn", status="failed").run_id == "r4"
+
+
+def test_the_shift_pair_is_the_newest_mlp_and_simple_cnn_else_what_stands_in() -> None:
+    def ids(runs: list[RunRecord]) -> tuple[str, str] | None:
+        pair = shift_pair(runs)
+        return None if pair is None else (pair[0].run_id, pair[1].run_id)
+
+    seed = [record("r5", "lenet5"), record("r4", "simple_cnn"), record("r3", "mlp"), record("r2", "mlp")]
+    assert ids(seed) == ("r3", "r4")  # the seed's pair, mlp first, though lenet5 is newer
+    assert ids([record("r3", "simple_cnn"), record("r2", "simple_cnn"), record("r1", "lenet5")]) == ("r3", "r1")
+    assert ids([record("r3", "simple_cnn", status="failed"), record("r2", "mlp"), record("r1", "mlp")]) == ("r2", "r1")
+    assert ids([record("r2", "mlp"), record("r1", "simple_cnn", status="interrupted")]) is None
+    assert ids([]) is None
+
+
+def test_the_shift_pair_takes_runs_on_plain_pixels_before_shuffled_ones() -> None:
+    shuffled = [record("r4", "simple_cnn", dataset="mnist-5k/perm1"), record("r3", "mlp", dataset="mnist-5k/perm1")]
+    plain = [record("r2", "simple_cnn"), record("r1", "mlp")]
+    pair = shift_pair([*shuffled, *plain])
+    assert pair is not None and {r.run_id for r in pair} == {"r1", "r2"}  # not the newer shuffled simple_cnn
+    only_shuffled = shift_pair(shuffled)
+    assert only_shuffled is not None and {r.run_id for r in only_shuffled} == {"r3", "r4"}
 
 
 def test_compare_gives_the_seeds_parameter_gap_and_accuracy_points() -> None:
@@ -162,3 +186,56 @@ def test_load_model_says_why_it_cannot(trained: tuple[RunStore, str], tmp_path: 
         load_model(store, replace(run, line="conv 8 | relu | flatten | linear 10"))
     with pytest.raises(StoreError, match="no saved weights"):
         load_model(store, replace(run, run_id="nothing-here"))
+
+
+def drawn(plot) -> dict[tuple[int, int], list[str]]:
+    """What each cell of the plot holds: marks, bar cells and label characters, by who put them there."""
+    cells: dict[tuple[int, int], list[str]] = {}
+    for m in plot.marks:
+        if m.shown:
+            cells.setdefault((m.row, m.col), []).append(f"mark {m.key}")
+        if m.label_col is not None:
+            for c in range(m.label_col, m.label_col + len(m.label)):
+                cells.setdefault((m.row, c), []).append(f"label {m.key}")
+        if m.bar is not None:
+            for r in range(m.bar[0], m.bar[1] + 1):
+                if r != m.row:
+                    cells.setdefault((r, m.col), []).append(f"bar {m.key}")
+    return cells
+
+
+def test_two_runs_of_one_arch_on_one_cell_share_a_mark_whose_label_names_both() -> None:
+    plot = scatter([(5_274, 0.951, "simple_cnn"), (5_274, 0.952, "simple_cnn"), (39_760, 0.95, "mlp")], 41, 11)
+    first, second, mlp = plot.marks
+    assert (first.row, first.col) == (second.row, second.col)
+    assert first.shown and not second.shown
+    assert first.label == " simple_cnn +2" and first.label_col == first.col + 1
+    assert mlp.shown and mlp.label_col is not None
+    assert all(len(who) == 1 for who in drawn(plot).values())  # no cell written twice
+
+
+def test_no_key_is_lost_and_no_cell_is_written_twice_in_a_crowd() -> None:
+    # Eight runs of two archs at nearby accuracies on a small plot: marks crowd one column.
+    points = [(5_274, 0.95 + k * 0.004, "simple_cnn") for k in range(4)]
+    points += [(5_300, 0.95 + k * 0.004, "simple_cnn_wide") for k in range(4)]
+    plot = scatter(points, 30, 6)
+    cells = drawn(plot)
+    assert all(len(who) == 1 for who in cells.values()), {c: w for c, w in cells.items() if len(w) > 1}
+    named = {m.key for m in plot.marks if m.shown}
+    named |= {k for m in plot.marks if m.shown and " +" in m.label for k in m.label.rsplit(" +", 1)[1].split(",")}
+    assert named == {m.key for m in plot.marks}  # every run's key is on the plot, as a mark or in a label
+
+
+def test_a_group_is_its_mean_with_an_error_bar_that_no_label_overwrites() -> None:
+    # A group at 95% ± 2 points, and a solo run whose label, put right of it, would cross the bar.
+    plot = scatter([Point(5_274, 0.95, "group", 0.93, 0.97), (4_000, 0.96, "solo_long")], 61, 21)
+    group, solo = plot.marks
+    assert group.bar is not None
+    top, bottom = group.bar
+    assert top < group.row < bottom
+    assert (top, bottom) == (20 - plot.y.place(0.97, 21), 20 - plot.y.place(0.93, 21))
+    assert top <= solo.row <= bottom
+    assert plot.y.lo <= 0.93  # the axis holds the bar's low end
+    assert solo.col < group.col <= solo.col + len(solo.label)  # on the right, the label would cross the bar
+    assert solo.label_col == solo.col - len(solo.label)  # so it goes left
+    assert all(len(who) == 1 for who in drawn(plot).values())

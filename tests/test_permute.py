@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from tui_cnn.architecture.presets import preset
 from tui_cnn.cli import main
+from tui_cnn.lessons.fields import region_origins
 from tui_cnn.lessons.models import model_from
 from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import DataError, Dataset, load
@@ -101,3 +102,21 @@ def test_a_bad_permutation_is_one_line_and_exit_2(args: list[str], words: str, t
     result = CliRunner().invoke(main, ["train", "linear", *args, "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert words in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_images_unshuffled_are_the_plain_digits_and_plain_ones_stay(mnist5k: Dataset, shuffled: Dataset) -> None:
+    assert torch.equal(shuffled.images("val", unshuffled=True), mnist5k.images("val"))
+    assert torch.equal(shuffled.images("train", unshuffled=True), mnist5k.images("train"))
+    assert not torch.equal(shuffled.images("val"), mnist5k.images("val"))
+    assert torch.equal(mnist5k.images("val", unshuffled=True), mnist5k.images("val"))
+
+
+def test_a_box_on_a_shuffled_image_comes_from_where_its_origins_say() -> None:
+    x = torch.arange(6 * 5, dtype=torch.float32).reshape(1, 6, 5)  # every pixel its own row-major position
+    perm = pixel_permutation(3, 30)
+    seen = permute(x, perm)[0]
+    box = (1, 2, 4, 4)  # rows 1-3, columns 2-3 of what the network sees
+    origins = region_origins(box, 5, perm.tolist())
+    assert len(origins) == 6
+    assert [float(x[0, y, c]) for y, c in origins] == seen[1:4, 2:4].flatten().tolist()
+    assert region_origins(box, 5, list(range(30))) == [(y, c) for y in range(1, 4) for c in range(2, 4)]

@@ -60,7 +60,10 @@ def _resume(store: RunStore, run_id: str, arch: str, data: Dataset, config: Trai
     assert ended.status == "finished", ended.message
 
 
-@pytest.mark.parametrize(("arch", "optimizer"), [("simple_cnn", "adam"), ("mlp", "sgd")])
+@pytest.mark.parametrize(
+    ("arch", "optimizer"),
+    [("simple_cnn", "adam"), ("mlp", "sgd"), ("deep_mlp", "adam")],  # deep_mlp: dropout's masks continue too
+)
 def test_five_epochs_then_five_more_equal_ten_in_one_go(
     tmp_path: Path, small: Dataset, arch: str, optimizer: str
 ) -> None:

@@ -8,12 +8,15 @@ import pytest
 import torch
 
 from tui_cnn.architecture.presets import preset
-from tui_cnn.lessons.shift import by_distance, shift_accuracy, shift_images, shifts
+from tui_cnn.lessons.models import model_from
+from tui_cnn.lessons.shift import accuracy_grid, by_distance, shift_accuracy, shift_images, shifted_digit, shifts
 from tui_cnn.store.compare import load_model
 from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import Dataset, load
 from tui_cnn.training.trainer import TrainConfig, Trainer
 from tui_cnn.training.transforms import permute
+
+from .subsets import first_digits
 
 FILL = -0.4
 
@@ -108,3 +111,36 @@ def test_a_run_on_shuffled_pixels_is_probed_on_its_own_shuffled_digits(runs: tup
     own = dict(((dx, dy), a) for dx, dy, a in shift_accuracy(model, load("mnist-5k/perm1"), 0))
     plain = dict(((dx, dy), a) for dx, dy, a in shift_accuracy(model, load("mnist-5k"), 0))
     assert own[(0, 0)] > 0.5 > plain[(0, 0)]
+
+
+@pytest.mark.parametrize("dataset", ["mnist-5k", "mnist-5k/perm1"])
+def test_the_digit_a_view_shows_at_a_shift_is_the_one_the_probe_scored(
+    runs: tuple[RunStore, dict[str, str]], dataset: str, one_thread: None
+) -> None:
+    store, ids = runs
+    model, data = load_model(store, store.get(ids[dataset])), first_digits(load(dataset), 0, 40)
+    found = {(dx, dy): acc for dx, dy, acc in shift_accuracy(model, data, 2)}
+    for dx, dy in [(2, 0), (-1, 2), (0, 0)]:
+        digits = [shifted_digit(data, i, dx, dy) for i in range(len(data.y_val))]
+        assert digits[0].shape == (1, 28, 28)
+        with torch.no_grad():
+            right = sum(int(model(x[None]).argmax(1)) == int(y) for x, y in zip(digits, data.y_val, strict=True))
+        assert right / len(digits) == pytest.approx(found[(dx, dy)], abs=1e-9), (dx, dy)
+    if data.permutation is not None:  # moved in the digit's own order, then shuffled: never moved shuffled
+        moved_shuffled = shift_images(data.x_val[0], 2, 0, data.background)
+        assert not torch.equal(shifted_digit(data, 0, 2, 0), moved_shuffled)
+
+
+def test_progress_hears_of_every_pass_up_to_all_the_shifts(mnist5k: Dataset) -> None:
+    heard: list[tuple[int, int]] = []
+    model = model_from(preset("mlp"))
+    shift_accuracy(model, first_digits(mnist5k, 0, 10), 2, batch=40, progress=lambda *p: heard.append(p))
+    assert heard == [(4, 25), (8, 25), (12, 25), (16, 25), (20, 25), (24, 25), (25, 25)]
+
+
+def test_the_grid_puts_dy_down_and_dx_across() -> None:
+    results = [(dx, dy, 10 * dy + dx) for dx, dy in shifts(1)]
+    assert accuracy_grid(results) == [[-11, -10, -9], [-1, 0, 1], [9, 10, 11]]
+    assert accuracy_grid(list(reversed(results))) == accuracy_grid(results)
+    with pytest.raises(ValueError, match="square"):
+        accuracy_grid(results[:-1])

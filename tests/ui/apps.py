@@ -23,6 +23,34 @@ if TYPE_CHECKING:
 STEP_DEADLINE_S = 60.0  # a first step takes about a second here; a run that failed early never makes one
 
 
+async def settle(pilot: Pilot) -> None:
+    """Let the screen's thread workers (torch, the store, a forward pass) finish and their results land."""
+    await pilot.pause()
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def keys(*pressed: str):
+    """A snapshot's run_before: each key pressed, and what it started let finish."""
+
+    async def run_before(pilot: Pilot) -> None:
+        for key in pressed:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+def text(app: CnnTuiApp, selector: str) -> str:
+    """What a Static on the current screen shows, as plain text (tables, grids and pictures too)."""
+    from textual.widgets import Static
+
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.export_text()
+
+
 def help_text(app: CnnTuiApp) -> str:
     """The open help screen's body as plain text, as a reader sees it at 120 columns."""
     console = Console(width=120, file=io.StringIO(), record=True)
@@ -30,11 +58,19 @@ def help_text(app: CnnTuiApp) -> str:
     return console.export_text()
 
 
-def make_app(tmp_path: Path, arch: str = "simple_cnn", *, runs_dir: Path | None = None, **config: object) -> CnnTuiApp:
+def make_app(
+    tmp_path: Path,
+    arch: str = "simple_cnn",
+    *,
+    runs_dir: Path | None = None,
+    dataset: str = "mnist-5k",
+    **config: object,
+) -> CnnTuiApp:
     """CPU, one torch thread (the same sums on any core count), the device label fixed, timings masked."""
     settings = {"epochs": 1, "batch_size": 64, "seed": 0, "device": "cpu", **config}
     return CnnTuiApp(
         arch=arch,
+        dataset=dataset,
         config=TrainConfig(**settings),
         runs_dir=str(runs_dir or tmp_path / "runs"),
         spec_dir=tmp_path,

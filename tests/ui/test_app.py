@@ -262,13 +262,17 @@ async def test_the_bar_names_the_lesson_keys_where_they_fit(tmp_path: Path) -> N
     from tui_cnn.ui.views import VIEWS
 
     app = make_app(tmp_path)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause()
 
         def bar() -> str:
             return str(app.main.query_one("#pane-bar").render())
 
-        assert all(f"{view.key} {view.short}" in bar() for view in VIEWS)
+        assert all(f"{view.key} {view.short}" in bar() for view in VIEWS) and "? help" in bar()
+        await pilot.resize_terminal(120, 40)  # the first views that fit, in order
+        await pilot.pause()
+        shown = [f"{view.key} {view.short}" in bar() for view in VIEWS]
+        assert shown[0] and not shown[-1] and shown == sorted(shown, reverse=True)
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "m matrix" not in bar() and "tab: next pane" in bar()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from rich.color import Color
 
@@ -76,19 +74,17 @@ def test_picture_packs_two_pixels_a_cell() -> None:
     assert picture.line(5) == []
 
 
-def test_kernel_grid_renders_fast() -> None:
-    """A 16x16 grid of 3x3 kernels (a conv 16 after a conv 16), every line, well within 10 ms."""
+def test_a_kernel_grid_draws_every_line() -> None:
+    """A 16x16 grid of 3x3 kernels (a conv 16 after a conv 16): its size, line by line.
+
+    How fast it draws is a floor for `benchmarks/edits.py` (10 ms), not a timed test.
+    """
     rng = np.random.default_rng(0)
     maps = rng.normal(size=(256, 3, 3))
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        lv = heatmap.levels(maps, heatmap.max_abs(maps))
-        lines = Picture(heatmap.tile(lv, selected=17, columns=16)).lines()
-        best = min(best, time.perf_counter() - start)
+    lv = heatmap.levels(maps, heatmap.max_abs(maps))
+    lines = Picture(heatmap.tile(lv, selected=17, columns=16)).lines()
     assert len(lines) == (16 * 4 + 1 + 1) // 2
     assert sum(s.cell_length for s in lines[3]) == 16 * 4 + 1
-    assert best < 0.010, f"{best * 1000:.1f} ms"
 
 
 def test_legend_and_values() -> None:

@@ -6,15 +6,12 @@ looks (snapshots at 120x40 and 80x24; update with `--snapshot-update`).
 
 from __future__ import annotations
 
-import io
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.architecture.presets import preset
@@ -29,26 +26,13 @@ from tui_cnn.ui.screens.help import HelpScreen
 from tui_cnn.ui.screens.matrix import MatrixScreen
 
 from . import apps
+from .apps import settle, text
 
 WIDE, SMALL = (120, 40), (80, 24)
 
 
 def make_app(tmp_path: Path, arch: str = "simple_cnn") -> CnnTuiApp:
     return apps.make_app(tmp_path, arch, report_every=0, weights_every=0)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let the views' thread workers (data, matrix, forward pass) finish and their results land."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def text(app: CnnTuiApp, selector: str) -> str:
-    """What a Static on the current screen shows, as plain text (tables and pictures too)."""
-    console = Console(width=200, file=io.StringIO(), record=True)
-    console.print(app.screen.query_one(selector, Static).content)
-    return console.export_text()
 
 
 def snapshot_of(arch: str, seed: int, final: bool = False) -> WeightSnapshot:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from tui_cnn.app import CnnTuiApp
@@ -28,6 +27,7 @@ from tui_cnn.ui.widgets.map_grid import MapGrid
 from tui_cnn.ui.widgets.scatter import ScatterPlot
 
 from . import apps
+from .apps import keys, settle
 
 WIDE, SMALL = (120, 40), (80, 24)
 
@@ -50,22 +50,6 @@ def records(runs_dir: Path) -> list[RunRecord]:
 
 def make_app(tmp_path: Path, runs_dir: Path, arch: str = "simple_cnn") -> CnnTuiApp:
     return apps.make_app(tmp_path, arch, runs_dir=runs_dir)
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let the screen's worker (torch, the store) finish and its results land."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def keys(*pressed: str):
-    async def run_before(pilot: Pilot) -> None:
-        for key in pressed:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
 
 
 # Runs

@@ -124,3 +124,14 @@ def test_kernels_after_a_short_seeded_training(snap_compare, tmp_path: Path) -> 
         await pilot.press("right_square_bracket", "down", "right")
 
     assert snap_compare(make_app(tmp_path), terminal_size=WIDE, run_before=run_before)
+
+
+def test_kernels_of_a_local_layer_at_one_position(snap_compare, tmp_path: Path) -> None:
+    """local_cnn's initial weights (seed 0): the kernels at position (1, 2), the position's line, the keys."""
+    run_before = keys("4", "full_stop", "full_stop", "shift+down")
+    assert snap_compare(make_app(tmp_path, "local_cnn"), terminal_size=WIDE, run_before=run_before)
+
+
+def test_spread_of_a_local_layers_kernels(snap_compare, tmp_path: Path) -> None:
+    run_before = keys("4", "s")
+    assert snap_compare(make_app(tmp_path, "local_cnn"), terminal_size=WIDE, run_before=run_before)

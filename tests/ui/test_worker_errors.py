@@ -54,6 +54,7 @@ CASES = {
     "features": (("i",), features, "activations", "running the model"),
     "fields": (("f",), data, "load", "loading the digits"),
     "matrix": (("m",), matrix, "seed_matrix", "unrolling the layer"),
+    "shift": (("S",), compare, "shift_pair", "probing the shifts"),
 }
 
 

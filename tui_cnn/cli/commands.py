@@ -383,33 +383,24 @@ def _resumable(
     ctx: click.Context, arch: str | None, run_id: str, opts: dict[str, Any]
 ) -> tuple[str, tuple[RunRecord, Checkpoint, TrainConfig]]:
     """The run to continue, its checkpoint and its new config; BadInput for what cannot change."""
-    from ..store.runs import StoreError
-    from ..training.checkpoint import resume_config
+    from ..experiments.run import continuation
 
-    store = _store(opts["runs_dir"])
-    record = store.get(run_id)
-    if record is None:
-        raise BadInput(f"no run {run_id!r} in {store.root}")
-    if record.status == "running":
-        raise BadInput(f"run {record.run_id} is still running")
-    if arch is not None and _spec(arch).line() != record.line:
-        raise BadInput(f"the architecture cannot change when resuming (run {record.run_id} is {record.line!r})")
     given = {
         ("compile" if name == "compile_" else name): value
         for name, value in opts.items()
         if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     }
-    if given.pop("dataset", record.dataset) != record.dataset or given.pop("permute_pixels", None) is not None:
-        raise BadInput(f"the dataset cannot change when resuming (run {record.run_id} used {record.dataset})")
+    asked_data = given.pop("dataset", None) is not None, given.pop("permute_pixels", None) is not None
+    dataset = _dataset(opts) if any(asked_data) else None  # as it would be recorded, shuffled or not
     given.pop("runs_dir", None)
     given.pop("data_dir", None)
     try:
-        checkpoint = store.load_checkpoint(record.run_id)
-        config = resume_config(record.config, given, checkpoint.epoch)
-    except (StoreError, ValueError) as exc:
+        line = _spec(arch).line() if arch is not None else None
+        c = continuation(_store(opts["runs_dir"]), run_id, given, line=line, dataset=dataset)
+    except ValueError as exc:
         raise BadInput(str(exc)) from exc
-    opts["dataset"], opts["permute_pixels"] = record.dataset, None
-    return record.line, (record, checkpoint, config)
+    opts["dataset"], opts["permute_pixels"] = c.record.dataset, None
+    return c.record.line, (c.record, c.checkpoint, c.config)
 
 
 @main.command()

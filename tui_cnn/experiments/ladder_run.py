@@ -8,10 +8,11 @@ its group is stored, so a view can fill in live. The arithmetic stays in ladder.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..architecture.presets import preset
-from ..store.groups import GroupSummary
+from ..store.groups import GroupSummary, by_group, groups
 from ..store.runs import RunStore
 from ..training.config import TrainConfig
 from ..training.data import Dataset
@@ -52,3 +53,28 @@ def ladder_sweep(
     archs = [(rung.arch, preset(rung.arch)) for rung in RUNGS]
     configs = member_configs(base, seeds, [base.lr])
     return Sweep(archs, dataset, configs, store, on_event, on_groups, data_dir=data_dir)
+
+
+@dataclass(frozen=True)
+class StoredLadder:
+    """A ladder sweep found in the store: its id, its data and its rungs as measured."""
+
+    sweep_id: str
+    dataset: str
+    rungs: list[RungResult]
+
+
+def newest_ladder(store: RunStore) -> StoredLadder | None:
+    """The newest ladder in the store: a sweep whose groups are the rungs in ladder order (two at least; a stopped
+    ladder keeps the rungs it finished), or None. What the app's Ladder view shows before it trains one."""
+    order = [rung.arch for rung in RUNGS]
+    seen: set[str] = set()
+    for group in groups(store):  # newest first
+        if group.sweep_id is None or group.sweep_id in seen or group.arch not in order:
+            continue
+        seen.add(group.sweep_id)
+        found = by_group(store.members(group.sweep_id))
+        archs = [g.arch for g in found]
+        if len(archs) >= 2 and archs == order[: len(archs)]:
+            return StoredLadder(group.sweep_id, found[0].dataset, ladder_results(found))
+    return None

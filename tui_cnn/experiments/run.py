@@ -4,6 +4,8 @@ The CLI's `train` and `compare` and the app's Training pane all train through `R
 only format the events it hands on and the `Ended` it returns; so a run trained anywhere
 is recorded, logged and reported the same way. A failed run's traceback goes to the log
 file beside the store, and its message (as recorded, shown and returned) says where.
+`continuation` is the one check before a run is continued (`train --resume`, the app's
+runs view), so both refuse the same things in the same words.
 """
 
 from __future__ import annotations
@@ -15,13 +17,52 @@ from typing import Any
 
 from ..architecture.spec import Spec
 from ..store.logs import LogFile, details
-from ..store.runs import RunRecord, RunStore
+from ..store.runs import RunRecord, RunStore, StoreError
+from ..training.checkpoint import resume_config
 from ..training.config import TrainConfig
 from ..training.data import Dataset
 from ..training.events import Callback, Checkpoint, Ended, Event, Started
 from ..training.trainer import Trainer
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Continuation:
+    """A stored run, its last checkpoint and the config it goes on with: what `Run(resume=...)` takes."""
+
+    record: RunRecord
+    checkpoint: Checkpoint
+    config: TrainConfig
+
+    @property
+    def resume(self) -> tuple[RunRecord, Checkpoint]:
+        return self.record, self.checkpoint
+
+
+def continuation(
+    store: RunStore, run_id: str, given: dict[str, Any], *, line: str | None = None, dataset: str | None = None
+) -> Continuation:
+    """Check that `run_id` can go on with the `given` config changes (epochs: the new total).
+
+    `line` and `dataset`, when given, must be the run's own. ValueError, one line for the
+    user, for a run that is unknown, still running, has no usable checkpoint, or would change
+    what cannot change mid-run. Reads the checkpoint (imports torch).
+    """
+    record = store.get(run_id)
+    if record is None:
+        raise ValueError(f"no run {run_id!r} in {store.root}")
+    if record.status == "running":
+        raise ValueError(f"run {record.run_id} is still running")
+    if line is not None and line != record.line:
+        raise ValueError(f"the architecture cannot change when resuming (run {record.run_id} is {record.line!r})")
+    if dataset is not None and dataset != record.dataset:
+        raise ValueError(f"the dataset cannot change when resuming (run {record.run_id} used {record.dataset})")
+    try:
+        checkpoint = store.load_checkpoint(record.run_id)
+    except StoreError as exc:
+        raise ValueError(str(exc)) from exc
+    return Continuation(record, checkpoint, resume_config(record.config, given, checkpoint.epoch))
 
 
 class Run:

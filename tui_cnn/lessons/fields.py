@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..architecture.budget import budget_of
@@ -88,3 +89,15 @@ def input_region(
     x0 = _first_pixel(row.start, row.jump, row.rf, unit_x)
     top, left = min(max(y0, 0), h), min(max(x0, 0), w)
     return top, left, max(min(y0 + row.rf, h), top), max(min(x0 + row.rf, w), left)
+
+
+def region_origins(region: tuple[int, int, int, int], width: int, permutation: Sequence[int]) -> list[tuple[int, int]]:
+    """Where the pixels of a box (y0, x0, y1, x1) of a shuffled image sit in the digit before the shuffle.
+
+    Pixel i (row-major) of a shuffled image is pixel permutation[i] of the original
+    (`training.transforms.permute`), so a unit's tidy box on what the network sees is
+    a scatter of (row, column)s over the digit: a conv's neighbours are no longer the
+    digit's neighbours.
+    """
+    y0, x0, y1, x1 = region
+    return [divmod(int(permutation[y * width + x]), width) for y in range(y0, y1) for x in range(x0, x1)]

@@ -10,7 +10,7 @@ then shuffled as it has always seen them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..training.transforms import permute
@@ -44,12 +44,19 @@ def shifts(max_k: int) -> list[tuple[int, int]]:
     return [(dx, dy) for dy in range(-max_k, max_k + 1) for dx in range(-max_k, max_k + 1)]
 
 
-def shift_accuracy(model: nn.Module, data: Dataset, max_k: int, batch: int = BATCH) -> list[Shift]:
+def shift_accuracy(
+    model: nn.Module,
+    data: Dataset,
+    max_k: int,
+    batch: int = BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Shift]:
     """(dx, dy, val acc) of `model` on the validation split shifted by every (dx, dy) in [-K, K]^2.
 
     The split is padded with background once and each shift is a window of it; as many
     shifts as fit in `batch` images go through the model together. The model must be in
     eval mode; it runs where its parameters are. (0, 0) is the run's own val accuracy.
+    `progress(done, total)` hears of every pass (shifts done so far, of all), for a view's bar.
     """
     import torch
     import torch.nn.functional as F
@@ -73,7 +80,28 @@ def shift_accuracy(model: nn.Module, data: Dataset, max_k: int, batch: int = BAT
                 moved = permute(moved, data.permutation)
             pred = model(moved).argmax(1).view(len(group), n)
             correct.extend((pred == y).sum(1).tolist())
+            if progress is not None:
+                progress(len(correct), len(todo))
     return [(dx, dy, hits / n) for (dx, dy), hits in zip(todo, correct, strict=True)]
+
+
+def shifted_digit(data: Dataset, index: int, dx: int, dy: int) -> torch.Tensor:
+    """Validation digit `index` [C, H, W] moved by (dx, dy) as a model trained on `data` sees it.
+
+    The same input `shift_accuracy` gives the model for that digit: moved in the digit's
+    own pixel order with background coming in, then shuffled if the set is.
+    """
+    moved = shift_images(data.unpermute(data.x_val[index]), dx, dy, fill=data.background)
+    return moved if data.permutation is None else permute(moved, data.permutation)
+
+
+def accuracy_grid(results: Sequence[Shift]) -> list[list[float]]:
+    """The accuracies of a full square of shifts as rows: dy from -K (up) down, dx from -K (left) across."""
+    at = {(dx, dy): acc for dx, dy, acc in results}
+    k = max((max(abs(dx), abs(dy)) for dx, dy in at), default=0)
+    if sorted(at) != sorted(shifts(k)):
+        raise ValueError(f"{len(results)} shifts are not every (dx, dy) in one square")
+    return [[at[(dx, dy)] for dx in range(-k, k + 1)] for dy in range(-k, k + 1)]
 
 
 def by_distance(results: Sequence[Shift]) -> list[tuple[int, float]]:

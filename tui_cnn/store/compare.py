@@ -12,15 +12,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..architecture.spec import ParseError, Spec, parse_line
+from ..training.transforms import split_name
 from .runs import RunRecord, RunStore, StoreError
 
 if TYPE_CHECKING:
     from torch import nn
 
 KEYS = "123456789abcdefghijklmnopqrstuvwxyz"  # a scatter point's key, the same as its row in the runs table
+
+
+def key_of(index: int) -> str:
+    """A row's key on the scatter: 1-9, then a-z, then a dot."""
+    return KEYS[index] if index < len(KEYS) else "·"
 
 
 def run_spec(record: RunRecord) -> Spec | ParseError:
@@ -50,6 +56,33 @@ def load_model(store: RunStore, record: RunRecord) -> nn.Sequential:
 def newest(records: Sequence[RunRecord], arch: str, status: str = "finished") -> RunRecord | None:
     """The newest run of `arch` with this status (records come newest first, as `RunStore.runs` gives them)."""
     return next((r for r in records if r.arch == arch and r.status == status), None)
+
+
+SHIFT_PAIR = ("mlp", "simple_cnn")  # the seed's two architectures: the Shift view's default pair
+
+
+def shift_pair(records: Sequence[RunRecord]) -> tuple[RunRecord, RunRecord] | None:
+    """The two finished runs the Shift view compares when none are picked, or None if there are not two.
+
+    The newest mlp and simple_cnn runs (the seed's question); where one is missing, the
+    newest run of another architecture stands in; with a single architecture, its two
+    newest runs. Runs on plain pixels come first: a shuffled run beside a plain one would
+    compare the shuffle, not the architectures.
+    """
+    finished = [r for r in records if r.status == "finished"]
+    plain = [r for r in finished if split_name(r.dataset)[1] is None]
+    return _pair(plain) or _pair(finished)
+
+
+def _pair(done: list[RunRecord]) -> tuple[RunRecord, RunRecord] | None:
+    picked = [r for r in (newest(done, arch) for arch in SHIFT_PAIR) if r is not None]
+    for r in done:
+        if len(picked) == 2:
+            break
+        if r.arch not in {p.arch for p in picked}:
+            picked.append(r)
+    picked += [r for r in done if r not in picked][: 2 - len(picked)]
+    return (picked[0], picked[1]) if len(picked) == 2 else None
 
 
 def accuracy(record: RunRecord) -> float | None:
@@ -115,16 +148,32 @@ def short_count(n: float) -> str:
     return f"{n:g}"
 
 
+class Point(NamedTuple):
+    """One run, or one group as its mean with an error bar (`low`..`high`), for the scatter."""
+
+    params: int
+    acc: float | None
+    name: str
+    low: float | None = None
+    high: float | None = None
+
+
 @dataclass(frozen=True)
 class Mark:
-    """One run on the scatter: its cell, its key, and its label (placed right or left of it, or none)."""
+    """One point on the scatter: its cell, its key, its label (placed right or left of it, or none), its bar.
+
+    Points that land on one cell share one mark: the first (newest) is `shown`, and its label
+    names the keys of the others (" simple_cnn +2"), so no key hides under another.
+    """
 
     index: int  # into the points given to `scatter`
     col: int
     row: int
     key: str
     label: str
-    label_col: int | None  # first cell of the label, None where it does not fit
+    label_col: int | None  # first cell of the label, None where it does not fit (or not shown)
+    shown: bool = True  # False: another point holds this cell, and its label names this key
+    bar: tuple[int, int] | None = None  # the error bar's top and bottom rows, where it spans more than the mark
 
 
 @dataclass(frozen=True)
@@ -136,36 +185,56 @@ class Scatter:
     marks: list[Mark]
 
 
-def scatter(points: Sequence[tuple[int, float | None, str]], width: int, height: int) -> Scatter:
-    """Runs (params, accuracy, name) placed on a width x height plot: log10 params across, accuracy up.
+def _place_label(taken: list[list[bool]], row: int, col: int, label: str) -> int | None:
+    """The first cell of a label right of its mark where the cells are free, else left, else None; claims them."""
+    width = len(taken[row])
+    for start in (col + 1, col - len(label)):
+        span = range(start, start + len(label))
+        if start >= 0 and span.stop <= width and not any(taken[row][c] for c in span):
+            for c in span:
+                taken[row][c] = True
+            return start
+    return None
 
-    Runs without an accuracy are left out (their index is skipped, keys stay those of
-    the runs table). A label goes right of its mark where the cells are free, else left,
-    else it is dropped; earlier points (newer runs) claim their cells first.
+
+def scatter(points: Sequence[Point | tuple[int, float | None, str]], width: int, height: int) -> Scatter:
+    """Points (params, accuracy, name[, low, high]) placed on a width x height plot: log10 params across, accuracy up.
+
+    Points without an accuracy are left out (their index is skipped, keys stay those of
+    the runs table). Marks and error bars claim their cells first; then a label goes
+    right of its mark where the cells are free, else left, else it is dropped, earlier
+    points (newer runs) first. So no label overwrites a mark, a bar or another label.
     """
     width, height = max(2, width), max(2, height)
-    plotted = [(i, p, a, name) for i, (p, a, name) in enumerate(points) if a is not None]
-    x = params_axis([p for _, p, _, _ in plotted])
-    y = accuracy_axis([a for _, _, a, _ in plotted])
+    plotted = [(i, Point(*p)) for i, p in enumerate(points) if p[1] is not None]
+    x = params_axis([p.params for _, p in plotted])
+    y = accuracy_axis([v for _, p in plotted for v in (p.acc, p.low) if v is not None])
     taken = [[False] * width for _ in range(height)]
-    cells = []
-    for i, p, a, name in plotted:
-        col, row = x.place(p, width), height - 1 - y.place(a, height)
-        cells.append((i, col, row, name))
+
+    def row_of(acc: float) -> int:
+        return height - 1 - y.place(acc, height)
+
+    cells: dict[tuple[int, int], list[int]] = {}  # (row, col) -> the points there, first shown
+    bars: dict[int, tuple[int, int]] = {}
+    for i, p in plotted:
+        assert p.acc is not None
+        col, row = x.place(p.params, width), row_of(p.acc)
+        cells.setdefault((row, col), []).append(i)
         taken[row][col] = True
+        if p.low is not None and p.high is not None:
+            top, bottom = row_of(max(p.high, p.acc)), row_of(min(p.low, p.acc))
+            if bottom > top:
+                bars[i] = (top, bottom)
+                for r in range(top, bottom + 1):
+                    taken[r][col] = True
     marks = []
-    for i, col, row, name in cells:
-        key = KEYS[i] if i < len(KEYS) else "·"
-        label = f" {name}"
-        label_col = None
-        for start in (col + 1, col - len(label)):
-            span = range(start, start + len(label))
-            if start >= 0 and span.stop <= width and not any(taken[row][c] for c in span):
-                label_col = start
-                for c in span:
-                    taken[row][c] = True
-                break
-        marks.append(Mark(i, col, row, key, label, label_col))
+    for (row, col), here in cells.items():
+        first, *others = here
+        label = f" {points[first][2]}" + (f" +{','.join(key_of(k) for k in others)}" if others else "")
+        label_col = _place_label(taken, row, col, label)
+        marks.append(Mark(first, col, row, key_of(first), label, label_col, True, bars.get(first)))
+        marks += [Mark(k, col, row, key_of(k), "", None, False, bars.get(k)) for k in others]
+    marks.sort(key=lambda m: m.index)
     x_ticks = []
     decade = x.lo
     while decade <= x.hi:

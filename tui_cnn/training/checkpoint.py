@@ -1,7 +1,7 @@
 """Checkpoints: a run's state after its last completed epoch, so it can be continued.
 
 The trainer emits a `Checkpoint` at each epoch end (weights, optimizer state, the
-batch-order generator's state); the runs store writes it beside the weights, atomically,
+batch-order and dropout generators' states); the runs store writes it beside the weights, atomically,
 so a run killed with kill -9 keeps its last one. A checkpoint is a `torch.save` of plain
 tensors, lists and numbers, read back with `weights_only=True` like the weights.
 
@@ -22,6 +22,7 @@ from .events import Checkpoint
 FORMAT = 1
 CHANGEABLE = ("epochs", "lr", "weight_decay", "device", "amp", "compile", "cuda_graphs")
 _FIELDS = ("epoch", "step", "best_val_acc", "model", "optimizer", "generator")
+_OPTIONAL = ("dropout",)  # absent from checkpoints written before it was saved
 
 
 def encode(checkpoint: Checkpoint) -> bytes:
@@ -29,7 +30,7 @@ def encode(checkpoint: Checkpoint) -> bytes:
     import torch
 
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **{name: getattr(checkpoint, name) for name in _FIELDS}}, buffer)
+    torch.save({"format": FORMAT, **{name: getattr(checkpoint, name) for name in (*_FIELDS, *_OPTIONAL)}}, buffer)
     return buffer.getvalue()
 
 
@@ -48,7 +49,9 @@ def decode(data: bytes) -> Checkpoint:
         raise ValueError("not a cnn-tui checkpoint (or one from another version)")
     if not isinstance(saved["model"], dict) or not isinstance(saved["generator"], torch.Tensor):
         raise ValueError("not a cnn-tui checkpoint (its weights or generator state are missing)")
-    return Checkpoint(**{name: saved[name] for name in _FIELDS})
+    if not isinstance(saved.get("dropout"), torch.Tensor | None):
+        raise ValueError("not a cnn-tui checkpoint (its dropout generator state is not one)")
+    return Checkpoint(**{name: saved[name] for name in _FIELDS}, dropout=saved.get("dropout"))
 
 
 def resume_config(stored: dict[str, Any], given: dict[str, Any], epochs_done: int) -> TrainConfig:

@@ -114,8 +114,9 @@ class Dataset:
             self.permutation,
         )
 
-    def images(self, split: str = "val") -> torch.Tensor:
-        """The split as uint8 [N, 28, 28] pixels on the CPU, for display.
+    def images(self, split: str = "val", unshuffled: bool = False) -> torch.Tensor:
+        """The split as uint8 [N, 28, 28] pixels on the CPU, for display: as the network sees them,
+        or with `unshuffled` in their original order (the same when the pixels are not shuffled).
 
         Undoing the normalisation is exact after rounding (float32 keeps far more than
         the 8 bits a pixel has), so the dataset holds one copy of the data, not two.
@@ -125,6 +126,8 @@ class Dataset:
         if split not in ("train", "val"):
             raise ValueError(f"split must be 'train' or 'val', got {split!r}")
         x = self.x_train if split == "train" else self.x_val
+        if unshuffled:
+            x = self.unpermute(x)
         pixels = (x[:, 0].float() * self.std + self.mean) * 255.0
         return pixels.round_().clamp_(0, 255).to(device="cpu", dtype=torch.uint8)
 

@@ -75,8 +75,9 @@ class Weights:
 class Checkpoint:
     """Everything needed to continue a run after `epoch`, as CPU copies; emitted at each epoch end.
 
-    `generator` is the batch-order generator's state, so a continued run draws the same
-    permutations the uninterrupted one would have.
+    `generator` is the batch-order generator's state and `dropout` the dropout generator's,
+    so a continued run draws the same permutations and masks the uninterrupted one would
+    have (None in checkpoints written before dropout was saved: its stream then restarts).
     """
 
     epoch: int
@@ -85,6 +86,7 @@ class Checkpoint:
     model: dict[str, torch.Tensor] = field(repr=False)
     optimizer: dict[str, Any] = field(repr=False)
     generator: torch.Tensor = field(repr=False)
+    dropout: torch.Tensor | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -311,11 +311,11 @@ class Trainer(Controls):
         return data, device
 
     def _weights(self) -> Weights:
-        """A CPU copy of the whole state dict; the conv and linear weights by layer index point into it."""
+        """A CPU copy of the whole state dict; the conv, local and linear weights by layer index point into it."""
         assert self.model is not None
         state = _cpu_copy(self.model.state_dict())
         kinds = enumerate(layer.kind for layer in self.spec.layers)
-        tensors = {i: state[f"{i}.weight"] for i, kind in kinds if kind in ("conv", "linear")}
+        tensors = {i: state[f"{i}.weight"] for i, kind in kinds if kind in ("conv", "local", "linear")}
         return Weights(self._step, self._epoch, tensors, state)
 
     def _train(self) -> None:
@@ -339,7 +339,7 @@ class Trainer(Controls):
         _, fallback = optimizers.check(config.optimizer, device)
         if fallback:
             self._notes.append(fallback)
-        first_epoch = self._restore(model, optimizer, generator) if self._resume else 1
+        first_epoch = self._restore(model, optimizer, generator, dropout) if self._resume else 1
         forward = self._forward(model, device)
         autocast = self._autocast(device, cache=not graphs)
 
@@ -413,10 +413,12 @@ class Trainer(Controls):
             throughput = meter.seen / train_time if train_time > 0 else 0.0
             self._emit(EpochEnd(epoch, train_loss, train_acc, val_loss, val_acc, self._active(clock), throughput))
             if self._on_event is not None:
-                self._emit(self._checkpoint(model, optimizer, generator))
+                self._emit(self._checkpoint(model, optimizer, generator, dropout))
         self._emit(self._weights())
 
-    def _checkpoint(self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator) -> Checkpoint:
+    def _checkpoint(
+        self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator, dropout: torch.Generator
+    ) -> Checkpoint:
         return Checkpoint(
             self._epochs_done,
             self._step,
@@ -424,16 +426,21 @@ class Trainer(Controls):
             _cpu_copy(model.state_dict()),
             _cpu_tree(optimizer.state_dict()),
             generator.get_state(),
+            dropout.get_state(),
         )
 
-    def _restore(self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator) -> int:
-        """The resumed checkpoint's weights, optimizer state and batch order; returns the next epoch."""
+    def _restore(
+        self, model: nn.Module, optimizer: optimizers.Optimizer, generator: torch.Generator, dropout: torch.Generator
+    ) -> int:
+        """The resumed checkpoint's weights, optimizer state, batch order and dropout masks; returns the next epoch."""
         saved = self._resume
         assert saved is not None
         try:
             model.load_state_dict(saved.model)
             optimizer.load_state_dict(saved.optimizer)
             generator.set_state(saved.generator)
+            if saved.dropout is not None:
+                dropout.set_state(saved.dropout)
         except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise _NotStarted(f"the checkpoint does not fit this run: {str(exc).splitlines()[0][:200]}") from exc
         self._step, self._epochs_done, self._best = saved.step, saved.epoch, saved.best_val_acc

@@ -45,6 +45,7 @@ MOVE = Binding.Group("Move", compact=True)
 UNDO = Binding.Group("Undo/redo")
 FILES = Binding.Group("Save/open")
 LAYER = Binding.Group("Layer", compact=True)
+POSITION = Binding.Group("Position", compact=True)
 # Groups of hidden keys: the help screen gives each group one row.
 CYCLE = Binding.Group("next / previous pane")
 PANES = Binding.Group("go to Architecture, Budget, Training, Kernels")
@@ -77,7 +78,11 @@ TRAINING = (
     Action("space", "pause", "Pause", "Pause or resume training", "pause or resume the run"),
     Action("x", "stop", "Stop", "Stop training", "stop the run; its record is kept"),
     Action(
-        "h", "settings", "Settings", "Training settings", "epochs, batch size, learning rate, optimizer, seed, dataset"
+        "h",
+        "settings",
+        "Settings",
+        "Training settings",
+        "epochs, batch size, learning rate, optimizer, seed, dataset, shuffled pixels",
     ),
 )
 
@@ -100,6 +105,52 @@ KERNELS = (
     Action("right", "select(1, 0)", "Right", show=False),
     Action("v", "values", "Values", "Show kernel values", "show the selected kernel's numbers"),
     Action("n", "scale", "Scale", "Toggle kernel colour scale", "colour scale per kernel or per layer"),
+    # A local layer's: the pane's check_action hides them from the footer on other layers.
+    Action(
+        "comma",
+        "position(-1, 0)",
+        "Prev position",
+        "Previous position of a local layer",
+        "local layer: the kernels of the previous position",
+        ",",
+        group=POSITION,
+    ),
+    Action(
+        "full_stop",
+        "position(1, 0)",
+        "Next position",
+        "Next position of a local layer",
+        "local layer: the kernels of the next position",
+        ".",
+        group=POSITION,
+    ),
+    Action("shift+left", "position(-1, 0)", "Pos ←", help="local layer: position left", show=False),
+    Action("shift+right", "position(1, 0)", "Pos →", help="local layer: position right", show=False),
+    Action("shift+up", "position(0, -1)", "Pos ↑", help="local layer: position up", show=False),
+    Action("shift+down", "position(0, 1)", "Pos ↓", help="local layer: position down", show=False),
+    Action(
+        "s",
+        "spread",
+        "Spread",
+        "Spread of a local layer's kernels",
+        "local layer: how each kernel differs across positions",
+    ),
+)
+
+# The runs view's keys (ui/screens/runs.py). r, d and m are kept out of its footer (no room at
+# 80 columns); the help screen lists them all.
+RUNS = (
+    Action("escape", "app.pop_screen", "Back"),
+    Action("enter", "open", "Open", key_display="⏎", show=False),
+    Action("space", "mark", "Mark", help="mark a run; mark two and press c to compare them, S to shift them"),
+    Action("c", "compare", "Compare"),
+    Action("S", "shift", "Shift", help="the two marked runs in the Shift view", show=False),
+    Action("l", "load", "Load arch", help="load the run's architecture into the editor (u undoes)"),
+    Action("e", "mistakes", "Mistakes"),
+    Action("g", "unfold_all", "Groups", help="unfold every group into its runs, or fold them again"),
+    Action("r", "resume", "Resume", help="continue the run in the Training pane (same run id)", show=False),
+    Action("d", "delete", "Delete", help="delete the marked runs and their files (asks first)", show=False),
+    Action("m", "transplant", "Transplant", help="the run as the MLP it is, checked on val", show=False),
 )
 
 # The main screen's own keys; t, space and x reach the Training pane from any pane.

@@ -35,7 +35,7 @@ from .panes.budget import BudgetPane
 from .panes.focus import restyle_alone
 from .panes.kernels import KernelsPane
 from .panes.training import RUNNING, TrainingPane
-from .screens.context import LessonContext
+from .screens.context import Continue, LessonContext
 from .screens.help import HelpScreen
 from .views import VIEWS
 from .widgets.budget_table import BudgetTable
@@ -198,19 +198,34 @@ class MainScreen(Screen):
             restyle_alone(self.app, panes)
 
     def _show_bar(self) -> None:
-        """The panes by number, and the lesson views' keys where the width allows (they are in ? too)."""
-        panes = Text()
-        for i, title in enumerate(PANE_TITLES):
-            style = "bold reverse" if i == self.current else "dim"
-            panes.append(f" {i + 1} {title} ", style=style)
-            panes.append(" ")
-        lessons = Text("│ ", style="dim")
-        for view in VIEWS:
-            lessons.append(view.key, style="bold")
-            lessons.append(f" {view.short} ", style="dim")
-        wide = Text.assemble(panes, lessons, ("│ ? help", "dim"))
-        narrow = Text.assemble(panes, (" tab: next pane  ?: help", "dim"))
-        self.query_one("#pane-bar", Info).show(wide if wide.cell_len <= self.size.width else narrow)
+        """The panes by number, and as many lesson views' keys, in order, as the width allows (all are in ?).
+
+        Each count of views is tried wide, then with the panes closer together and no "? help"
+        (the footer has it). A bar naming fewer than half the views would read as if they were
+        all there, so below that it says where to find them instead.
+        """
+
+        def panes(gap: str) -> Text:
+            text = Text()
+            for i, title in enumerate(PANE_TITLES):
+                style = "bold reverse" if i == self.current else "dim"
+                text.append(f" {i + 1} {title} ", style=style)
+                text.append(gap)
+            return text
+
+        bar = Text.assemble(panes(" "), (" tab: next pane  ?: help", "dim"))
+        for shown in range(len(VIEWS), len(VIEWS) // 2, -1):
+            lessons = Text("│ ", style="dim")
+            for view in VIEWS[:shown]:
+                lessons.append(view.key, style="bold")
+                lessons.append(f" {view.short} ", style="dim")
+            wide = Text.assemble(panes(" "), lessons, ("│ ? help", "dim"))
+            closer = Text.assemble(panes(""), lessons)
+            fits = next((b for b in (wide, closer) if b.cell_len <= self.size.width), None)
+            if fits is not None:
+                bar = fits
+                break
+        self.query_one("#pane-bar", Info).show(bar)
 
     def on_resize(self) -> None:
         self._show_bar()
@@ -240,7 +255,7 @@ class MainScreen(Screen):
 
     def action_view(self, index: int) -> None:
         """Open a lesson view over the main screen (escape comes back; a returned spec is loaded)."""
-        self.app.push_screen(VIEWS[index].make(self.lesson_context()), self._load_spec)
+        self.app.push_screen(VIEWS[index].make(self.lesson_context()), self._view_result)
 
     def lesson_context(self) -> LessonContext:
         """What the lesson views are handed: values, and a function for the latest weights."""
@@ -253,7 +268,11 @@ class MainScreen(Screen):
             show_volatile=training.show_volatile,
             seed=training.config.seed,
             latest_run_id=training.run_id if training.state not in RUNNING else None,
+            training=lambda: self.training.running,
             weights=self.trained_weights,
+            config=training.config,
+            seeds=training.seeds,
+            torch_threads=training.torch_threads,
         )
 
     def trained_weights(self) -> WeightSnapshot | None:
@@ -261,11 +280,20 @@ class MainScreen(Screen):
         snap = self.training.weights
         return snap if snap is not None and snap.spec == self.spec and snap.state_dict is not None else None
 
-    def _load_spec(self, spec: Spec | None) -> None:
-        """A view handed back an architecture (a run's): the editor's now, one undo step."""
-        if isinstance(spec, Spec):
-            self.query_one(ArchitecturePane).change(spec, 0)
-            self.notify(f"loaded {spec.name if spec.name != 'custom' else spec.line()} (u undoes)", timeout=3)
+    def _view_result(self, result: Spec | Continue | None) -> None:
+        """A view handed back an architecture (a run's): the editor's now, one undo step; or a run to continue."""
+        if isinstance(result, Continue):
+            if self.training.running:
+                self.notify("a run is going: x stops it, then continue the other", timeout=3)
+                return
+            self._load_spec(result.spec, "continuing run " + result.continuation.record.run_id)
+            self.training.continue_run(result.spec, result.continuation, result.metrics)
+        elif isinstance(result, Spec):
+            self._load_spec(result, "loaded " + (result.name if result.name != "custom" else result.line()))
+
+    def _load_spec(self, spec: Spec, what: str) -> None:
+        self.query_one(ArchitecturePane).change(spec, 0)
+        self.notify(f"{what} (u undoes)", timeout=3)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())

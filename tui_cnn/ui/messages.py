@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from ..store.groups import Spread
+
 
 @dataclass(frozen=True)
 class WeightSnapshot:
@@ -55,10 +57,14 @@ class RunStarted(Message):
 
 @dataclass
 class RunStep(Message):
-    """The latest step and the recent ones, so dropping an older RunStep loses no curve points."""
+    """The latest step and the recent ones, so dropping an older RunStep loses no curve points.
+
+    A group's steps are its members' means; `bands` holds their (loss, acc) min..max, one per step of `history`.
+    """
 
     event: Step
     history: tuple[Step, ...]
+    bands: tuple[tuple[Spread, Spread], ...] = ()
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunStep)
@@ -67,6 +73,7 @@ class RunStep(Message):
 @dataclass
 class RunEpoch(Message):
     event: EpochEnd
+    bands: tuple[Spread, Spread] | None = None  # a group's (val loss, val acc) min..max over its members
 
 
 @dataclass

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from .screens.features import FeaturesScreen
 from .screens.fields import RFScreen
+from .screens.ladder import LadderScreen
 from .screens.matrix import MatrixScreen
 from .screens.mistakes import MistakesScreen
 from .screens.runs import RunsScreen
+from .screens.shift import ShiftScreen
 from .screens.templates import TemplatesScreen
 
 if TYPE_CHECKING:
@@ -55,6 +57,27 @@ VIEWS: tuple[View, ...] = (
         "the MLP's 50 28x28 templates beside the CNN's 4 3x3 kernels",
         TemplatesScreen,
     ),
-    View("r", "Runs", "runs", "every run: open, compare two, load one's architecture, params vs accuracy", RunsScreen),
+    View(
+        "r",
+        "Runs",
+        "runs",
+        "every run, groups folded (enter, g unfold): open, compare two, load, continue, delete, transplant;"
+        " params vs accuracy",
+        RunsScreen,
+    ),
     View("e", "Mistakes", "mistakes", "the latest run's confusion matrix and its surest wrong answers", MistakesScreen),
+    View(
+        "l",
+        "The ladder",
+        "ladder",
+        "sharing or locality: mlp, dense_cnn, local_cnn, simple_cnn as seed groups; t trains it",
+        LadderScreen,
+    ),
+    View(
+        "S",
+        "Shifted digits",
+        "shift",
+        "the newest mlp and simple_cnn runs (or two marked in the runs view) on digits moved up to 4 pixels",
+        ShiftScreen,
+    ),
 )

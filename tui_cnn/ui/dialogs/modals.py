@@ -1,4 +1,4 @@
-"""The small dialogs: pick a layer or preset, edit a layer, type a line, files, settings, quit.
+"""The small dialogs: pick a layer or preset, edit a layer, type a line, files, settings, confirmations.
 
 Each one validates with the core (the parser, the budget, `TrainConfig.validate`)
 and shows the reason in place, so a dialog only ever returns a usable value, or None
@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from ...architecture.budget import budget_of, layer_row
 from ...architecture.presets import PRESETS, preset
 from ...architecture.spec import LAYER_HELP, Layer, ParseError, format_shape, parse_layers
+from ...training.transforms import permuted_name, split_name
 
 T = TypeVar("T")
 
@@ -290,16 +291,23 @@ class OpenSpec(Prompt[T]):
             self.dismiss(result)
 
 
-class HyperParams(Dialog[tuple[Any, str]]):
-    """Epochs, batch size, learning rate, optimizer, seed and dataset, checked by the core."""
+class HyperParams(Dialog[tuple[Any, str, int]]):
+    """Epochs, batch size, learning rate, optimizer, seed, seeds, dataset and its pixel shuffle, checked by the core.
+
+    Seeds above 1 train a seed group (seed, seed + 1, ...) in one step: the curves show their mean and spread.
+    The shuffle is the CLI's `--permute-pixels SEED`: blank leaves the pixels as they are,
+    a seed makes the dataset `NAME/permSEED`, the name its runs are recorded under.
+    """
 
     FIELDS = (("epochs", "epochs"), ("batch_size", "batch size"), ("lr", "learning rate"), ("seed", "seed"))
+    MAX_SEEDS = 64
 
-    def __init__(self, config: Any, dataset: str, datasets: Sequence[str]) -> None:
+    def __init__(self, config: Any, dataset: str, datasets: Sequence[str], seeds: int = 1) -> None:
         super().__init__("Training settings")
         self.config = config
-        self.dataset = dataset
-        self.datasets = list(dict.fromkeys([dataset, *datasets]))
+        self.dataset, self.permutation = split_name(dataset)
+        self.datasets = list(dict.fromkeys([self.dataset, *datasets]))
+        self.seeds = seeds
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -307,6 +315,9 @@ class HyperParams(Dialog[tuple[Any, str]]):
                 with Horizontal(classes="field"):
                     yield Label(label)
                     yield Input(f"{getattr(self.config, name):g}", id=f"f-{name}", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("seeds (a group)")
+                yield Input(str(self.seeds), id="f-seeds", compact=True)
             with Horizontal(classes="field"):
                 yield Label("optimizer")
                 choices = list(dict.fromkeys([self.config.optimizer, "adam", "adamw", "sgd"]))
@@ -318,13 +329,17 @@ class HyperParams(Dialog[tuple[Any, str]]):
                 yield Select(
                     [(d, d) for d in self.datasets], value=self.dataset, allow_blank=False, id="f-dataset", compact=True
                 )
+            with Horizontal(classes="field"):
+                yield Label("shuffle pixels")
+                shuffle = "" if self.permutation is None else str(self.permutation)
+                yield Input(shuffle, placeholder="off (a seed shuffles)", id="f-permute", compact=True)
             yield Static(id="verdict")
             with Horizontal(classes="buttons"):
                 yield Button("OK", variant="primary", id="ok", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
-    def build(self) -> tuple[Any, str] | str:
-        """The new (config, dataset), or why not."""
+    def build(self) -> tuple[Any, str, int] | str:
+        """The new (config, dataset, seeds), or why not."""
         values: dict[str, Any] = {}
         for name, label in self.FIELDS:
             text = self.query_one(f"#f-{name}", Input).value.strip()
@@ -338,7 +353,20 @@ class HyperParams(Dialog[tuple[Any, str]]):
         problem = config.validate()
         if problem:
             return problem
-        return config, str(self.query_one("#f-dataset", Select).value)
+        text = self.query_one("#f-seeds", Input).value.strip()
+        try:
+            seeds = int(text)
+        except ValueError:
+            return f"seeds must be a whole number, got {text!r}"
+        if not 1 <= seeds <= self.MAX_SEEDS:
+            return f"seeds must be 1 (a solo run) to {self.MAX_SEEDS}, got {seeds}"
+        base, shuffle = str(self.query_one("#f-dataset", Select).value), self.query_one("#f-permute", Input).value
+        try:
+            return config, permuted_name(base, int(shuffle) if shuffle.strip() else None), seeds
+        except ValueError as exc:
+            if shuffle.strip().lstrip("-").isdigit():
+                return str(exc)
+            return f"shuffle pixels must be a seed (a whole number) or blank, got {shuffle.strip()!r}"
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -354,25 +382,24 @@ class HyperParams(Dialog[tuple[Any, str]]):
         self.dismiss(None)
 
 
-class ConfirmQuit(Dialog[bool]):
-    """Quitting stops the run; ask first, since the run cannot be resumed."""
+class Confirm(Dialog[bool]):
+    """Ask before doing what cannot be undone (deleting runs); y or the button confirms, n or escape cancels."""
 
     BINDINGS = [
         Binding("escape,n", "cancel", "Cancel"),
-        Binding("y,q", "confirm", "Quit"),
+        Binding("y", "confirm", "Yes"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__("Quit?")
+    def __init__(self, title: str, body: str | Text, ok: str, cancel: str = "Cancel") -> None:
+        super().__init__(title)
+        self.body, self.ok, self.cancel = body, ok, cancel
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(
-                "A run is going. Quitting stops it after the current step\nand completes its record in the runs store."
-            )
+            yield Static(self.body)
             with Horizontal(classes="buttons"):
-                yield Button("Quit (y)", variant="error", id="ok", compact=True)
-                yield Button("Keep training (n)", variant="primary", id="cancel", compact=True)
+                yield Button(f"{self.ok} (y)", variant="error", id="ok", compact=True)
+                yield Button(f"{self.cancel} (n)", variant="primary", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -388,6 +415,16 @@ class ConfirmQuit(Dialog[bool]):
     @on(Button.Pressed, "#cancel")
     def cancel_pressed(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmQuit(Confirm):
+    """Quitting stops the run after its current step; ask first (q again, or y, quits)."""
+
+    BINDINGS = [Binding("q", "confirm", "Quit")]
+
+    def __init__(self) -> None:
+        body = "A run is going. Quitting stops it after the current step\nand completes its record in the runs store."
+        super().__init__("Quit?", body, "Quit", "Keep training")
 
 
 def new_layer(kind: str) -> Layer:

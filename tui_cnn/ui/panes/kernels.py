@@ -1,10 +1,11 @@
 """The Kernels pane: one weight layer at a time as a grid of small heatmaps.
 
-A conv layer is drawn as its out x in kernels; a linear layer fed by an image (the
-MLP's first layer) as one CxHxW map per unit; any other linear layer as its weight
-matrix. The selected kernel is shown large beside the grid, with its numbers on
-demand. Weight snapshots arrive as numpy arrays from the training thread; the pane
-keeps the latest and redraws at most twice a second.
+A conv layer is drawn as its out x in kernels; a local layer as the out x in kernels at
+one output position (, and . or shift+arrows pick it), or as their spread across positions
+(s, `lessons.positions`); a linear layer fed by an image (the MLP's first layer) as one
+CxHxW map per unit; any other linear layer as its weight matrix. The selected kernel is
+shown large beside the grid, with its numbers on demand. Weight snapshots arrive as numpy
+arrays from the training thread; the pane keeps the latest and redraws at most twice a second.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from textual.strip import Strip
 
 from ...architecture.budget import Budget, budget_of
 from ...architecture.spec import Spec
+from ...lessons.positions import kernels_at, position_spread
 from ..actions import KERNELS, bindings
 from ..messages import WeightSnapshot
 from ..widgets import heatmap
@@ -42,11 +44,12 @@ class WeightLayer:
 
     index: int
     line: str
-    kind: str  # "conv", "image" (linear fed by an image) or "matrix" (other linear)
+    kind: str  # "conv", "local", "image" (linear fed by an image) or "matrix" (other linear)
     out: int
-    channels: int  # in channels of a conv, channels of the image; 1 for a matrix
+    channels: int  # in channels of a conv or local layer, channels of the image; 1 for a matrix
     height: int
     width: int
+    positions: tuple[int, int] = (1, 1)  # a local layer's output positions (H_out, W_out): a kernel set each
 
     @property
     def tiles(self) -> int:
@@ -55,6 +58,9 @@ class WeightLayer:
     def caption(self) -> str:
         if self.kind == "conv":
             return f"{self.out}x{self.channels} kernels {self.height}x{self.width} (out x in)"
+        if self.kind == "local":
+            h, w = self.positions
+            return f"{self.out}x{self.channels} kernels {self.height}x{self.width} at {h}x{w} positions"
         if self.kind == "image":
             per = f"{self.channels}x{self.height}x{self.width}"
             return f"{self.out} units, each a {per} map" + (" per channel" if self.channels > 1 else "")
@@ -64,13 +70,20 @@ class WeightLayer:
         if self.kind == "matrix":
             return "whole matrix"
         o, c = divmod(t, self.channels)
-        name = "out" if self.kind == "conv" else "unit"
+        name = "unit" if self.kind == "image" else "out"
         return f"{name} {o}, in {c}" if self.channels > 1 else f"{name} {o}"
 
-    def maps(self, weights: np.ndarray) -> np.ndarray:
-        """The weight tensor as (tiles, h, w) pictures, cut to MAX_TILES."""
+    def maps(self, weights: np.ndarray, position: int = 0, spread: bool = False) -> np.ndarray:
+        """The weight tensor as (tiles, h, w) pictures, cut to MAX_TILES.
+
+        A local layer's are its kernels at `position`, or with `spread` each kernel's spread map.
+        """
         if self.kind == "matrix":
             return weights.reshape(1, self.height, self.width)
+        if self.kind == "local":
+            if spread:
+                return position_spread(weights, self.positions, self.out, self.channels)[:MAX_TILES]
+            return kernels_at(weights, position, self.out, self.channels, self.height)[:MAX_TILES]
         maps = weights.reshape(self.out * self.channels, self.height, self.width)
         return maps[:MAX_TILES]
 
@@ -84,6 +97,10 @@ def weight_layers(spec: Spec, budget: Budget) -> list[WeightLayer]:
         if layer.kind == "conv":
             assert layer.out is not None and layer.kernel is not None
             found.append(WeightLayer(i, row.spec, "conv", layer.out, row.in_shape[0], layer.kernel, layer.kernel))
+        elif layer.kind == "local":
+            assert layer.out is not None and layer.kernel is not None
+            k, positions = layer.kernel, (row.out_shape[1], row.out_shape[2])
+            found.append(WeightLayer(i, row.spec, "local", layer.out, row.in_shape[0], k, k, positions))
         elif layer.kind == "linear":
             assert layer.out is not None
             image = _image_before(budget, i)
@@ -169,6 +186,8 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         self.selected = 0
         self.per_kernel = False
         self.show_values = False
+        self.position = 0  # a local layer's output position, row-major
+        self.spread = False  # a local layer drawn as its kernels' spread across positions
         self.snapshot: WeightSnapshot | None = None
         self.problem = ""
         self._dirty = False
@@ -203,12 +222,17 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             self.redraw()
 
     def _set_spec(self, spec: Spec, budget: Budget) -> None:
+        was_local = self.chosen is not None and self.chosen.kind == "local"
         previous = self.chosen.index if self.chosen else None
         self.spec = spec
         self.choices = weight_layers(spec, budget)
         indices = [w.index for w in self.choices]
         self.current = indices.index(previous) if previous in indices else 0
         self.selected = min(self.selected, max(0, (self.chosen.tiles if self.chosen else 1) - 1))
+        h, w = self.chosen.positions if self.chosen else (1, 1)
+        self.position = min(self.position, h * w - 1)
+        if self.is_mounted and was_local != (self.chosen is not None and self.chosen.kind == "local"):
+            self.screen.refresh_bindings()  # the position and spread keys come or go
 
     def show_weights(self, snapshot: WeightSnapshot) -> None:
         """Keep the latest snapshot; draw it on the next tick (now if it is the final one)."""
@@ -239,10 +263,36 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
 
     # -- actions ------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The position and spread keys only on a local layer (so the footer shows them only there)."""
+        if action in ("position", "spread"):
+            return self.chosen is not None and self.chosen.kind == "local"
+        return True
+
     def action_layer(self, step: int) -> None:
         if self.choices:
             self.current = (self.current + step) % len(self.choices)
             self.selected = 0
+            self.redraw()
+            self.screen.refresh_bindings()
+
+    def action_position(self, dx: int, dy: int) -> None:
+        """Step a local layer's position: , . and shift+←/→ in reading order (wrapping), shift+↑/↓ a row."""
+        layer = self.chosen
+        if layer is None or layer.kind != "local":
+            return
+        h, w = layer.positions
+        if dy:
+            y = min(h - 1, max(0, self.position // w + dy))
+            self.position = y * w + self.position % w
+        else:
+            self.position = (self.position + dx) % (h * w)
+        self.spread = False
+        self.redraw()
+
+    def action_spread(self) -> None:
+        if self.chosen is not None and self.chosen.kind == "local":
+            self.spread = not self.spread
             self.redraw()
 
     def action_select(self, dx: int, dy: int) -> None:
@@ -276,7 +326,7 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         layer, snap = self.chosen, self.snapshot
         if layer is None or snap is None or layer.index not in snap.arrays:
             return None
-        return layer.maps(np.asarray(snap.arrays[layer.index], dtype=np.float32))
+        return layer.maps(np.asarray(snap.arrays[layer.index], dtype=np.float32), self.position, self.spread)
 
     def redraw(self) -> None:
         self._dirty = False
@@ -302,7 +352,7 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         )
         maps = self._arrays()
         if maps is None:
-            head.show(title)
+            show_sized(head, title, 4 if layer.kind == "local" else 3)
             waiting = ("drawing the initial weights…", "dim") if not self.problem else (self.problem, "yellow")
             grid.show(None, Text(*waiting))
             big.show("")
@@ -332,6 +382,8 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         title.append("  per kernel" if self.per_kernel else "  per layer", style="dim")
         if layer.tiles > len(maps):
             title.append(f"  first {len(maps)} of {layer.tiles}", style="yellow")
+        if layer.kind == "local":
+            title.append_text(self._where(layer))
         about = self._about(layer, kernel, "\n" if enlarged else "  ")
         if enlarged:
             self._draw_big(big, kernel, kernel_scale)
@@ -339,16 +391,29 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         else:
             title.append("\n")
             title.append_text(about)
-        head.show(title)
+        show_sized(head, title, 4 if layer.kind == "local" else 3)  # a local layer's position: one more line
 
     def _scroll_to_selected(self, grid: KernelGrid, h: int, w: int) -> None:
         row, col = divmod(self.selected, self._columns)
         region = Region(col * (w + 1), (row * (h + 1)) // 2, w + 2, (h + 3) // 2)
         grid.scroll_to_region(region, animate=False, force=True)
 
+    def _where(self, layer: WeightLayer) -> Text:
+        """A local layer's line: the position shown, or what the spread maps are."""
+        if self.spread:
+            return Text.assemble(("\nspread: ", "bold"), ("RMS from each kernel's mean over positions", "dim"))
+        h, w = layer.positions
+        y, x = divmod(self.position, w)
+        return Text.assemble(
+            ("\nposition ", "dim"), (f"({y}, {x})", "bold"), (f" of {h}x{w}  , . move  s spread", "dim")
+        )
+
     def _about(self, layer: WeightLayer, kernel: np.ndarray, sep: str) -> Text:
         """Which kernel is selected, its range, its statistics on demand, and how fresh the weights are."""
         text = Text(layer.tile_label(self.selected), style="bold")
+        if layer.kind == "local":
+            y, x = divmod(self.position, layer.positions[1])
+            text.append(" spread" if self.spread else f" at ({y}, {x})", style="bold")
         text.append(f"{sep}min {kernel.min():+.3f}  max {kernel.max():+.3f}", style="dim")
         if self.show_values and kernel.size > SMALL_TILE * SMALL_TILE:
             text.append(f"{sep}mean {kernel.mean():+.3f}  std {kernel.std():.3f}", style="dim")

@@ -1,10 +1,12 @@
 """The Training pane: settings, progress, live curves; the run itself in a thread worker.
 
 The core `Run` (a trainer whose events it records in the runs store) runs in a Textual
-thread worker. Its callback (still in the training thread) turns tensors into numpy
-arrays and posts a message; the UI stores the latest values
-and redraws on its own clock a few times a second, so a fast trainer cannot flood the
-event loop and a slow redraw cannot slow the trainer.
+thread worker; with seeds above 1 in the settings, a `GroupRun` trains them as one group
+in the same worker, its members' events folded (`GroupProgress`) into their mean, drawn
+with a band for their spread (min..max over the members). Its callback (still in the
+training thread) turns tensors into numpy arrays and posts a message; the UI stores the
+latest values and redraws on its own clock a few times a second, so a fast trainer
+cannot flood the event loop and a slow redraw cannot slow the trainer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +52,9 @@ from ..widgets.info import Info
 from .focus import RestyleAloneOnFocus
 
 if TYPE_CHECKING:
+    from ...experiments.run import Continuation
+    from ...store.groups import Spread
+    from ...store.runs import EpochMetrics
     from ...training.config import TrainConfig
     from ..options import AppOptions
 
@@ -79,14 +85,14 @@ def weight_arrays(tensors: dict[int, Any]) -> dict[int, Any]:
 
 
 def final_weights(state_dict: dict[str, Any] | None, spec: Spec) -> dict[int, Any]:
-    """The trained conv and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
+    """The trained conv, local and linear weights by layer index (nn.Sequential keys are `{index}.weight`)."""
     if not state_dict:
         return {}
     return weight_arrays(
         {
             i: state_dict[f"{i}.weight"]
             for i, layer in enumerate(spec.layers)
-            if layer.kind in ("conv", "linear") and f"{i}.weight" in state_dict
+            if layer.kind in ("conv", "local", "linear") and f"{i}.weight" in state_dict
         }
     )
 
@@ -116,6 +122,10 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         self.last_step: Step | None = None
         self.epochs: deque[EpochEnd] = deque(maxlen=HISTORY)
         self.steps: tuple[Step, ...] = ()
+        self.seeds = 1  # above 1: a start trains a seed group (seed, seed + 1, ...)
+        self.group = 1  # the members of the run shown (1: a solo run)
+        self.step_bands: tuple[tuple[Spread, Spread], ...] = ()  # a group's (loss, acc) min..max a step
+        self.epoch_bands: deque[tuple[Spread, Spread]] = deque(maxlen=HISTORY)  # and (val loss, val acc) an epoch
         self._run: Any = None
         self._stop_requested = False
         self._worker: Worker | None = None
@@ -186,15 +196,39 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             self.notify(f"cannot train: {self.problem}", severity="error", timeout=5)
             return
         spec = self.spec
+        self._begin(spec, spec.name if spec.name != "custom" else spec.line(), None)
+
+    def continue_run(self, spec: Spec, continuation: Continuation, metrics: Sequence[EpochMetrics]) -> None:
+        """Continue a stored run (checked by `continuation`): same id, its settings, its epochs drawn first."""
+        if self.running:
+            self.notify("a run is going: x stops it, then continue the other", timeout=3)
+            return
+        self.config, self.dataset = continuation.config, continuation.record.dataset
+        self._begin(spec, continuation.record.arch, continuation)
+        done = continuation.checkpoint.epoch
+        self.epochs.extend(
+            EpochEnd(m.epoch, m.train_loss, m.train_acc, m.val_loss, m.val_acc, m.seconds, 0.0)
+            for m in metrics
+            if m.epoch <= done
+        )
+        self._changed()
+
+    def _begin(self, spec: Spec, arch: str, continuation: Continuation | None) -> None:
+        """Start the training thread: a new run of `spec`, or `continuation`'s run going on."""
         self.state, self.message, self.run_id = "starting", "", None
         self.started, self.last_step = None, None
-        self.steps = ()
+        self.steps, self.step_bands = (), ()
         self.epochs.clear()
+        self.epoch_bands.clear()
+        self.group = 1 if continuation is not None else self.seeds  # a continued run is one run
         self._run, self._stop_requested, self._gpu = None, False, ""
-        arch = spec.name if spec.name != "custom" else spec.line()
         done = self._run_done = threading.Event()
+        if self.group == 1:
+            work = partial(self._train, spec, self.dataset, self.config, arch, done, continuation)
+        else:
+            work = partial(self._train_group, spec, self.dataset, self.config, arch, done, seeds=self.group)
         self._worker = self.run_worker(
-            partial(self._train, spec, self.dataset, self.config, arch, done),
+            work,
             thread=True,
             group="train",
             name="train",
@@ -259,15 +293,15 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             return
         from ...training.data import DATASETS
 
-        def chosen(result: tuple[TrainConfig, str] | None) -> None:
+        def chosen(result: tuple[TrainConfig, str, int] | None) -> None:
             if result is not None:
-                changed = result != (self.config, self.dataset)
-                self.config, self.dataset = result
+                changed = result[:2] != (self.config, self.dataset)
+                self.config, self.dataset, self.seeds = result
                 self._redraw()
                 if changed:
                     self.post_message(SettingsChanged())
 
-        self.app.push_screen(HyperParams(self.config, self.dataset, list(DATASETS)), chosen)
+        self.app.push_screen(HyperParams(self.config, self.dataset, list(DATASETS), self.seeds), chosen)
 
     def on_unmount(self) -> None:
         self.stop()
@@ -299,17 +333,22 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             log.exception("warming torch up failed")
             self.post_message(DeviceFound(f"{self.config.device} ({exc})"))
 
-    def _train(self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event) -> None:
+    def _train(
+        self,
+        spec: Spec,
+        dataset: str,
+        config: TrainConfig,
+        arch: str,
+        done: threading.Event,
+        continuation: Continuation | None,
+    ) -> None:
         """In a thread: one `Run` (recorded and logged by the core), weights converted, events posted; `done` last."""
         post = self.post_message
         try:
             from ...experiments.run import Run
             from ...store.runs import RunStore
-            from ...training.devices import lower_thread_priority, set_torch_threads
 
-            lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
-            if self.torch_threads:
-                set_torch_threads(self.torch_threads)
+            self._prepare_thread()
             store = RunStore.open(self.runs_dir)
             history: deque[Step] = deque(maxlen=HISTORY)
 
@@ -331,19 +370,80 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
                         post(RunWeights(snapshot))
                     post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_id))
 
-            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir)
-            self._run = run
-            if self._stop_requested:
-                run.stop()
-            try:
-                run.run()
-            finally:
-                store.close()
+            resume = continuation.resume if continuation else None
+            run = Run(spec, dataset, config, store, on_event, arch=arch, data_dir=self.data_dir, resume=resume)
+            self._drive(run, store)
         except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
-            log.exception("the training thread failed")
-            post(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
+            self._failed(exc)
         finally:
             done.set()
+
+    def _train_group(
+        self, spec: Spec, dataset: str, config: TrainConfig, arch: str, done: threading.Event, *, seeds: int
+    ) -> None:
+        """In a thread: a seed group (`GroupRun`, every member a run in the store), posted as one run: the mean."""
+        post = self.post_message
+        try:
+            from ...experiments.group_progress import GroupEnded, GroupEpoch, GroupProgress, GroupStep
+            from ...experiments.group_run import GroupRun
+            from ...store.runs import RunStore
+
+            self._prepare_thread()
+            store = RunStore.open(self.runs_dir)
+            configs = [dataclasses.replace(config, seed=config.seed + k) for k in range(seeds)]
+            progress = GroupProgress([c.seed for c in configs])
+            history: deque[Step] = deque(maxlen=HISTORY)
+            bands: deque[tuple[Spread, Spread]] = deque(maxlen=HISTORY)
+
+            def on_event(member: int, event: Any) -> None:
+                for out in progress.add(member, event):
+                    if isinstance(out, GroupStep):
+                        history.append(out.step)
+                        bands.append((out.loss, out.acc))
+                        post(RunStep(out.step, tuple(history), tuple(bands)))
+                    elif isinstance(out, Weights):
+                        arrays = weight_arrays(out.tensors)
+                        post(RunWeights(WeightSnapshot(spec, out.step, out.epoch, arrays, state_dict=out.state_dict)))
+                    elif isinstance(out, GroupEpoch):
+                        post(RunEpoch(out.epoch, (out.val_loss, out.val_acc)))
+                    elif isinstance(out, Started):
+                        post(RunStarted(out))
+                    elif isinstance(out, GroupEnded):
+                        event = out.ended
+                        arrays = final_weights(event.state_dict, spec)
+                        if arrays:
+                            snapshot = WeightSnapshot(spec, -1, event.epochs_done, arrays, True, event.state_dict)
+                            post(RunWeights(snapshot))
+                        post(RunEnded(dataclasses.replace(event, state_dict=None), run.run_ids[0]))
+
+            run = GroupRun(spec, dataset, configs, store, on_event, arch=arch, data_dir=self.data_dir)
+            self._drive(run, store)
+        except Exception as exc:  # noqa: BLE001 - shown in the pane, never a traceback
+            self._failed(exc)
+        finally:
+            done.set()
+
+    def _prepare_thread(self) -> None:
+        """The training thread's own settings: below the UI's priority, with the threads asked for."""
+        from ...training.devices import lower_thread_priority, set_torch_threads
+
+        lower_thread_priority()  # the UI first: a key is painted at once, training takes the rest
+        if self.torch_threads:
+            set_torch_threads(self.torch_threads)
+
+    def _drive(self, run: Any, store: Any) -> None:
+        """Train `run` (a `Run` or a `GroupRun`) to its end, stopped at once if x came first; the store closed after."""
+        self._run = run
+        if self._stop_requested:
+            run.stop()
+        try:
+            run.run()
+        finally:
+            store.close()
+
+    def _failed(self, exc: Exception) -> None:
+        log.exception("the training thread failed")
+        self.post_message(RunEnded(failed(f"{type(exc).__name__}: {exc}{details(runs_root(self.runs_dir))}"), None))
 
     # -- events from the training thread ---------------------------------------------------
 
@@ -370,12 +470,14 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     @on(RunStep)
     def run_step(self, message: RunStep) -> None:
         self.last_step = message.event
-        self.steps = message.history
+        self.steps, self.step_bands = message.history, message.bands
         self._dirty = True
 
     @on(RunEpoch)
     def run_epoch(self, message: RunEpoch) -> None:
         self.epochs.append(message.event)
+        if message.bands is not None:
+            self.epoch_bands.append(message.bands)
         self._dirty = True
 
     @on(RunWeights)
@@ -431,8 +533,8 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
                 f"{c.lr:g}",
                 ("  ", "dim"),
                 c.optimizer,
-                ("  seed ", "dim"),
-                str(c.seed),
+                *((("  seed ", "dim"), str(c.seed)) if self.seeds == 1 else ()),
+                *((("  seeds ", "dim"), f"{c.seed}..{c.seed + self.seeds - 1}") if self.seeds > 1 else ()),
             )
         )
         self._redraw_progress()
@@ -453,6 +555,11 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             "interrupted": "yellow",
         }.get(self.state, "bold red")
         text = Text(self.state, style=style)
+        if self.group > 1 and self.state != "ready":
+            text.append(f"  group of {self.group}", style="bold")
+            text.append(": the curves are the mean, the band min..max", style="dim")
+            if self.state in ("finished", "interrupted", "diverged", "failed"):
+                text.append("\n")
         if self.state == "ready":
             text.append("  t: train", style="dim")
         elif self.state == "starting":
@@ -463,7 +570,7 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         else:
             best = max((e.val_acc for e in self.epochs), default=None)
             if best is not None:
-                text.append(f"  best val acc {best:.1%}")
+                text.append(f"  best {'mean ' if self.group > 1 else ''}val acc {best:.1%}")
             if self.run_id and self.show_volatile:
                 text.append(f"  run {self.run_id}", style="dim")
             if self.state != "finished" and self.message:
@@ -526,20 +633,29 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         x_max = max(1, steps_per_epoch * epochs)
         xs = [s.step for s in self.steps]
         val_x = [e.epoch * steps_per_epoch for e in self.epochs]
+        step_bands = self.step_bands if len(self.step_bands) == len(self.steps) else ()
+        epoch_bands = list(self.epoch_bands) if len(self.epoch_bands) == len(self.epochs) else []
+
+        def spread(bands: list | tuple, k: int) -> tuple[list[float], list[float]] | None:
+            """A group's band of metric k (0 loss, 1 acc): the members' lows and highs."""
+            return ([b[k].min for b in bands], [b[k].max for b in bands]) if bands else None
+
         losses = [s.loss for s in self.steps] + [e.val_loss for e in self.epochs]
         accs = [s.acc for s in self.steps] + [e.val_acc for e in self.epochs]
+        losses += [v for b in step_bands for v in (b[0].min, b[0].max)]
+        losses += [v for b in epoch_bands for v in (b[0].min, b[0].max)]
         self.query_one("#loss-chart", CurveChart).plot(
             (
-                Series(xs, [s.loss for s in self.steps], TRAIN_COLOR, "train"),
-                Series(val_x, [e.val_loss for e in self.epochs], VAL_COLOR, "val"),
+                Series(xs, [s.loss for s in self.steps], TRAIN_COLOR, "train", spread(step_bands, 0)),
+                Series(val_x, [e.val_loss for e in self.epochs], VAL_COLOR, "val", spread(epoch_bands, 0)),
             ),
             x_max,
             y_range(losses, floor=0.0),
         )
         self.query_one("#acc-chart", CurveChart).plot(
             (
-                Series(xs, [s.acc for s in self.steps], TRAIN_COLOR, "train"),
-                Series(val_x, [e.val_acc for e in self.epochs], VAL_COLOR, "val"),
+                Series(xs, [s.acc for s in self.steps], TRAIN_COLOR, "train", spread(step_bands, 1)),
+                Series(val_x, [e.val_acc for e in self.epochs], VAL_COLOR, "val", spread(epoch_bands, 1)),
             ),
             x_max,
             y_range(accs, ceiling=1.0),

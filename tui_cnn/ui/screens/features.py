@@ -3,8 +3,10 @@
 The digit, what the model predicts (probability bars), and every layer's output as
 heatmaps (blue negative, white zero, red positive; one colour scale per layer). Left
 and right step through the digits, r jumps to a random one (a seeded generator, so a
-session is repeatable). While a run trains, the maps follow its latest weights, at
-most twice a second; before any run they come from a fresh seeded model, and say so.
+session is repeatable). On shuffled pixels (`mnist-5k/perm1`) the digit is drawn as the
+network sees it, and u puts the same digit unshuffled beside it. While a run trains,
+the maps follow its latest weights, at most twice a second; before any run they come
+from a fresh seeded model, and say so.
 
 The model is rebuilt from the spec and the run's state dict in a thread worker, and
 the forward pass runs there too: the event loop never imports torch. t starts a run
@@ -30,6 +32,7 @@ from textual.widgets import Footer
 from ...architecture.budget import budget_of
 from ...architecture.spec import format_shape
 from ...lessons.models import activations, model_from, predict
+from ...training.transforms import split_name
 from ..failures import unexpected
 from ..widgets import digit, heatmap
 from ..widgets.info import Info
@@ -74,6 +77,7 @@ class FeaturesScreen(Screen):
         Binding("left", "step(-1)", "Prev digit", key_display="←"),
         Binding("right", "step(1)", "Next digit", key_display="→"),
         Binding("r", "random", "Random", tooltip="a random validation digit (seeded)"),
+        Binding("u", "unshuffle", "Unshuffled", tooltip="the digit in its own pixel order beside the shuffled one"),
         Binding(
             "t", "app.train('start')", "Train", tooltip="train this architecture; the maps follow its weights live"
         ),
@@ -91,7 +95,10 @@ class FeaturesScreen(Screen):
         self.dataset, self.data_dir = context.dataset, context.data_dir
         self.rng = random.Random(RANDOM_SEED)
         self.data: Dataset | None = None
-        self.images: np.ndarray | None = None  # uint8 [N, H, W]
+        self.images: np.ndarray | None = None  # uint8 [N, H, W], as the network sees them
+        self.plain: np.ndarray | None = None  # the same digits unshuffled (the same array when not shuffled)
+        self.permutation = split_name(self.dataset)[1]
+        self.unshuffled = False  # u: the unshuffled digit beside the shuffled one
         self.labels: list[int] = []
         self.class_names: tuple[str, ...] = ()
         self.digit = 0
@@ -121,8 +128,16 @@ class FeaturesScreen(Screen):
 
     # -- actions ---------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.permutation is not None if action == "unshuffle" else True
+
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_unshuffle(self) -> None:
+        self.unshuffled = not self.unshuffled
+        self.set_class(self.unshuffled, "-pair")
+        self._draw()
 
     def action_step(self, step: int) -> None:
         if self.images is not None:
@@ -156,14 +171,23 @@ class FeaturesScreen(Screen):
         try:
             data = load(self.dataset, self.data_dir)
             images = data.images("val").numpy()
-            self.app.call_from_thread(self._loaded, data, images, data.y_val.tolist(), "")
+            plain = data.images("val", unshuffled=True).numpy() if data.permutation is not None else images
+            self.app.call_from_thread(self._loaded, data, (images, plain), data.y_val.tolist(), "")
         except DataError as exc:
             self.app.call_from_thread(self._loaded, None, None, [], f"no digits ({exc})")
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
             self.app.call_from_thread(self._loaded, None, None, [], unexpected(self.app, exc, "loading the digits"))
 
-    def _loaded(self, data: Dataset | None, images: np.ndarray | None, labels: list[int], problem: str) -> None:
-        self.data, self.images, self.labels, self.problem = data, images, labels, problem
+    def _loaded(
+        self,
+        data: Dataset | None,
+        images: tuple[np.ndarray, np.ndarray] | None,
+        labels: list[int],
+        problem: str,
+    ) -> None:
+        """`images`: the digits as the network sees them and unshuffled, or None if they could not load."""
+        self.data, self.labels, self.problem = data, labels, problem
+        self.images, self.plain = images if images is not None else (None, None)
         self.class_names = data.classes if data is not None else ()
         self._draw()
         self._forward()
@@ -206,7 +230,12 @@ class FeaturesScreen(Screen):
     def _digit(self) -> RenderableType:
         if self.images is None:
             return Text(self.problem, style="yellow")
-        return SegmentLines(digit.lines(digit.colours(self.images[self.digit])))
+        seen = digit.colours(self.images[self.digit])
+        if not self.unshuffled or self.plain is None:
+            return SegmentLines(digit.lines(seen))
+        pair = digit.side_by_side([seen, digit.colours(self.plain[self.digit])])
+        caption = Text.assemble(("as the network sees it".center(28), "dim"), "  ", ("unshuffled".center(28), "dim"))
+        return Group(SegmentLines(digit.lines(pair)), caption)
 
     def _head(self) -> Text:
         text = Text()
@@ -218,6 +247,9 @@ class FeaturesScreen(Screen):
             text.append("\n")
         source = self.look.snapshot if self.look is not None else self.snapshot
         text.append(weights_source(source, how="t"), style="dim")
+        if self.permutation is not None:
+            text.append(f"\npixels shuffled (perm{self.permutation}): the digit as the network sees it", style="yellow")
+            text.append("  u: unshuffled beside it" if not self.unshuffled else "  u: hide the unshuffled", style="dim")
         if self.problem and self.images is not None:
             text.append(f"\n{self.problem}", style="yellow")
         return text

@@ -4,6 +4,9 @@ The table gives every layer's receptive field, jump (input pixels between neighb
 units), start and coverage; [ ] pick a layer, the arrows a unit in its output grid,
 and the box that unit sees is lit over a validation digit (d shows the next one). The
 digits are loaded in a thread worker: `tui_cnn.training.data.load` imports torch.
+On shuffled pixels (`mnist-5k/perm1`) the digit is the shuffled one the network sees,
+and u puts the digit unshuffled beside it with the same pixels lit: the unit's tidy box
+is a scatter over the digit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from textual.widgets import Footer
 
 from ...architecture.budget import budget_of
 from ...architecture.spec import format_shape
-from ...lessons.fields import RFRow, input_region, receptive_fields
+from ...lessons.fields import RFRow, input_region, receptive_fields, region_origins
+from ...training.transforms import split_name
 from ..failures import unexpected
 from ..widgets import digit
 from ..widgets.info import Info
@@ -46,6 +50,7 @@ class RFScreen(Screen):
         Binding("left", "unit(0, -1)", "Unit ←", show=False),
         Binding("right", "unit(0, 1)", "Unit →", show=False),
         Binding("d", "digit", "Next digit", tooltip="the next validation digit"),
+        Binding("u", "unshuffle", "Unshuffled", tooltip="the digit unshuffled beside it, the same pixels lit"),
     ]
 
     def __init__(self, context: LessonContext) -> None:
@@ -56,7 +61,11 @@ class RFScreen(Screen):
         self.fields: list[RFRow] = receptive_fields(self.spec)
         self.current = 0  # position in self.fields
         self.unit = (0, 0)
-        self.images: np.ndarray | None = None  # uint8 [N, H, W], the validation digits
+        self.images: np.ndarray | None = None  # uint8 [N, H, W], the validation digits as the network sees them
+        self.plain: np.ndarray | None = None  # the same digits unshuffled
+        self.shuffled_by = split_name(self.dataset)[1]  # the permutation's seed, None for plain pixels
+        self.permutation: list[int] = []  # pixel i of a shuffled digit is pixel permutation[i] of the plain one
+        self.unshuffled = False  # u: the unshuffled digit beside the shuffled one
         self.labels: list[str] = []
         self.digit = 0
         self.problem = "loading digits…"
@@ -100,14 +109,32 @@ class RFScreen(Screen):
         _, h, w = self.budget.input_shape
         return input_region(self.fields, field.index, *self.unit, (h, w))
 
+    def unshuffled_lit(self) -> np.ndarray | None:
+        """Where the pixels the selected unit sees sit in the unshuffled digit (bool [H, W]); None on plain pixels."""
+        box = self.seen_box()
+        if not self.permutation or box is None:
+            return None
+        _, h, w = self.budget.input_shape
+        lit = np.zeros((h, w), dtype=bool)
+        for y, x in region_origins(box, w, self.permutation):
+            lit[y, x] = True
+        return lit
+
     def _centre(self) -> None:
         h, w = self.grid()
         self.unit = (h // 2, w // 2)
 
     # -- actions ---------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.shuffled_by is not None if action == "unshuffle" else True
+
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_unshuffle(self) -> None:
+        self.unshuffled = not self.unshuffled
+        self._draw()
 
     def action_layer(self, step: int) -> None:
         if self.fields:
@@ -134,15 +161,20 @@ class RFScreen(Screen):
         try:
             data = load(self.dataset, self.data_dir)
             images, labels = data.images("val").numpy(), [data.classes[i] for i in data.y_val.tolist()]
-            self.app.call_from_thread(self._loaded, images, labels, "")
+            plain = data.images("val", unshuffled=True).numpy()
+            permutation = data.permutation.tolist() if data.permutation is not None else []
+            self.app.call_from_thread(self._loaded, (images, plain, permutation), labels, "")
         except DataError as exc:
             self.app.call_from_thread(self._loaded, None, [], f"no digits to draw ({exc}); the box is drawn alone")
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
             problem = f"{unexpected(self.app, exc, 'loading the digits')}; the box is drawn alone"
             self.app.call_from_thread(self._loaded, None, [], problem)
 
-    def _loaded(self, images: np.ndarray | None, labels: list[str], problem: str) -> None:
-        self.images, self.labels, self.problem = images, labels, problem
+    def _loaded(self, digits: tuple[np.ndarray, np.ndarray, list[int]] | None, labels: list[str], problem: str) -> None:
+        """`digits`: as the network sees them, unshuffled, and the permutation ([] for plain pixels)."""
+        if digits is not None:
+            self.images, self.plain, self.permutation = digits
+        self.labels, self.problem = labels, problem
         self._draw()
 
     # -- drawing ---------------------------------------------------------------------
@@ -192,7 +224,16 @@ class RFScreen(Screen):
             text.append(
                 f"{'s' if field.jump != 1 else ''} apart; the best placed sees {field.coverage:.1%}", style="dim"
             )
-        text.append("\n\n[ ] layer  arrows: unit  d: next digit", style="dim")
+        if self.shuffled_by is not None:
+            text.append(
+                f"\n\npixels shuffled (perm{self.shuffled_by}): the digit as the network sees it", style="yellow"
+            )
+            if self.unshuffled:
+                text.append(
+                    "\nbeside it unshuffled: the pixels the unit sees are scattered over the digit", style="dim"
+                )
+        keys = "[ ] layer  arrows: unit  d: next digit" + ("  u: unshuffled" if self.shuffled_by is not None else "")
+        text.append(f"\n\n{keys}", style="dim")
         return text
 
     def _picture(self) -> Group:
@@ -201,7 +242,12 @@ class RFScreen(Screen):
         pixels = self.images[self.digit] if self.images is not None else np.zeros((h, w), dtype=np.uint8)
         panel = self.query_one("#rf-digit", Info)
         room = (panel.content_region.width, panel.content_region.height - 2)  # under the caption
-        lines = digit.lines(digit.colours(pixels, box), digit.fit(pixels.shape, room))
+        seen, lit = digit.colours(pixels, box), self.unshuffled_lit()
+        if self.unshuffled and self.plain is not None and lit is not None:
+            pair = digit.side_by_side([seen, digit.colours(self.plain[self.digit], lit)])
+            lines = digit.lines(pair, digit.fit(pixels.shape, ((room[0] - 2) // 2, room[1])))
+        else:
+            lines = digit.lines(seen, digit.fit(pixels.shape, room))
         caption = Text(self.problem, style="yellow") if self.problem else Text("")
         if self.labels:
             caption = Text.assemble(("validation digit ", "dim"), (str(self.digit), "bold"))

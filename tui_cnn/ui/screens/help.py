@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..actions import ARCHITECTURE, BUDGET, KERNELS, LAYER_LIST, SCREEN, TRAINING, Action
+from ..actions import ARCHITECTURE, BUDGET, KERNELS, LAYER_LIST, RUNS, SCREEN, TRAINING, Action
 from ..views import VIEWS
 
 PANES: tuple[tuple[str, str, tuple[Action, ...]], ...] = (
@@ -40,6 +40,12 @@ PANES: tuple[tuple[str, str, tuple[Action, ...]], ...] = (
         "A CNN's 3x3 kernels become edge detectors; the MLP's units 28x28 templates.",
         KERNELS,
     ),
+    (
+        "Runs view (r)",
+        "r continues the highlighted run in the Training pane (same run id, epochs appended);\n"
+        "m shows it transplanted into an MLP; d deletes the marked runs (asks first).",
+        RUNS,
+    ),
 )
 PALETTE_ROW = ("ctrl+p", "command palette: every action by name")
 
@@ -56,6 +62,10 @@ def screen_rows(actions: tuple[Action, ...], key_display: Callable[[Binding], st
         group = action.group
         rows.append((key, action.group.description if action.group else action.help or action.label))
     return rows
+
+
+# Keys several lesson views share, listed once under them.
+LESSON_KEYS = (("u", "in the maps, fields and mistakes views, on shuffled pixels: the digit unshuffled beside it"),)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -85,6 +95,8 @@ class HelpScreen(ModalScreen[None]):
             )
             for view in VIEWS:
                 table.add_row(view.key, f"{view.title}: {view.help}")
+            for key, what in LESSON_KEYS:
+                table.add_row(key, what)
         for title, about, actions in PANES:
             table.add_row("", "")
             table.add_row(Text(title, style="bold"), Text(about, style="italic"))

@@ -3,6 +3,8 @@
 The run is the one chosen on the runs screen, else the app's latest finished run, else
 the newest finished run in the store. Scoring it needs its model and the validation
 set, so the work happens in a thread worker; the screen says what it is doing meanwhile.
+A run on shuffled pixels shows its mistakes shuffled, as it saw them; u puts each one
+unshuffled beside it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Scored:
     counts: np.ndarray  # [C, C] int, rows true
     heat: list[list[float]]  # lessons.confusion_heat
     mistakes: list[Mistake]
-    digits: np.ndarray  # [n, H, W] uint8 pixels of the mistakes
+    digits: np.ndarray  # [n, H, W] uint8 pixels of the mistakes, as the network saw them
+    plain: np.ndarray | None = None  # the same digits unshuffled, when the run's pixels were shuffled
 
 
 def confusion_lines(scored: Scored) -> Text:
@@ -70,9 +73,10 @@ class DigitGrid(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.scored: Scored | None = None
+        self.pairs = False  # each shuffled mistake with its unshuffled digit beside it
 
-    def show(self, scored: Scored) -> None:
-        self.scored = scored
+    def show(self, scored: Scored, pairs: bool = False) -> None:
+        self.scored, self.pairs = scored, pairs and scored.plain is not None
         self._draw()
 
     def on_resize(self) -> None:
@@ -86,15 +90,19 @@ class DigitGrid(Static):
             self.update(Text("no mistakes on the validation set", style="green"))
             return
         _, h, w = scored.digits.shape
+        pictures = [digit.colours(pixels) for pixels in scored.digits]
+        if self.pairs and scored.plain is not None:
+            pictures = [
+                digit.side_by_side([p, digit.colours(q)], 1) for p, q in zip(pictures, scored.plain, strict=True)
+            ]
+            w = 2 * w + 1
         columns = max(1, self.size.width // (w + 1))
         gap = np.zeros((h, 1, 3), dtype=np.uint8)
         lines: list[list[Segment]] = []
         for start in range(0, len(scored.mistakes), columns):
             row = scored.mistakes[start : start + columns]
             # Grey ink on black, as the receptive-field view draws digits: a digit, not a weight map.
-            inked = [
-                part for pixels in scored.digits[start : start + len(row)] for part in (digit.colours(pixels), gap)
-            ]
+            inked = [part for picture in pictures[start : start + len(row)] for part in (picture, gap)]
             lines.extend(digit.lines(np.concatenate(inked, axis=1)))
             caption: list[Segment] = []
             for m in row:
@@ -110,7 +118,10 @@ class MistakesScreen(Screen):
     """Confusion matrix on the left, the surest wrong answers on the right (stacked on small terminals)."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("u", "unshuffle", "Unshuffled", tooltip="each shuffled mistake with its digit unshuffled beside it"),
+    ]
 
     def __init__(self, context: LessonContext, run_id: str | None = None) -> None:
         super().__init__()
@@ -118,6 +129,17 @@ class MistakesScreen(Screen):
         self.show_volatile = context.show_volatile
         self.run_id = run_id or context.latest_run_id
         self.scored: Scored | None = None
+        self.unshuffled = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unshuffle":
+            return self.scored is not None and self.scored.plain is not None
+        return True
+
+    def action_unshuffle(self) -> None:
+        if self.scored is not None:
+            self.unshuffled = not self.unshuffled
+            self.query_one(DigitGrid).show(self.scored, self.unshuffled)
 
     def compose(self) -> ComposeResult:
         yield Info(Text("scoring the run on its validation set...", style="dim"), id="mis-head")
@@ -154,14 +176,16 @@ class MistakesScreen(Screen):
             data = load(record.dataset, self.data_dir, device="cpu")
             counts = confusion(model, data)
             mistakes = worst(model, data, n=WORST)
-            digits = data.images("val")[[m.index for m in mistakes]].numpy()
+            indices = [m.index for m in mistakes]
+            digits = data.images("val")[indices].numpy()
+            plain = data.images("val", unshuffled=True)[indices].numpy() if data.permutation is not None else None
         except (StoreError, DataError, ValueError) as exc:
             self.app.call_from_thread(self.show_problem, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - shown on the screen, the traceback logged
             self.app.call_from_thread(self.show_problem, unexpected(self.app, exc, "scoring the run"))
             return
-        scored = Scored(record, data.classes, counts.numpy(), confusion_heat(counts), mistakes, digits)
+        scored = Scored(record, data.classes, counts.numpy(), confusion_heat(counts), mistakes, digits, plain)
         self.app.call_from_thread(self.show_scored, scored)
 
     def _record(self, store) -> RunRecord | str:
@@ -186,6 +210,10 @@ class MistakesScreen(Screen):
         if self.show_volatile:
             head.append(f"  run {record.run_id}", style="dim")
         head.append("\nblue: right (the row's share); red: mistakes (the most frequent reddest)", style="dim")
+        if scored.plain is not None:
+            head.append("\npixels shuffled: the digits as the network saw them", style="yellow")
+            head.append("  u: each one unshuffled beside it", style="dim")
         self.query_one("#mis-head", Info).show(head)
         self.query_one("#mis-matrix", Static).update(confusion_lines(scored))
-        self.query_one(DigitGrid).show(scored)
+        self.query_one(DigitGrid).show(scored, self.unshuffled)
+        self.refresh_bindings()

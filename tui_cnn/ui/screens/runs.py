@@ -2,12 +2,18 @@
 
 The store is SQLite and small, so listing it happens on the event loop; a run's
 weights need torch and are read in a thread worker. `l` hands a run's architecture
-back through `dismiss`; the main screen makes it the editor's (undoable with u).
+back through `dismiss`; the main screen makes it the editor's (undoable with u). `r`
+checks a run can go on (`experiments.run.continuation`, as `train --resume` does) and
+hands back a `Continue` for the Training pane; `d` deletes the marked runs through the
+store; `m` opens the run's transplant into an MLP. A group (a seed group, a sweep's or the
+ladder's) is one row, folded as `store.groups` folds it, and one mark with an error bar on
+the scatter; enter unfolds it, g all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,8 +26,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from ...architecture.spec import ParseError, Spec
-from ...store.compare import KEYS, accuracy, compare, run_spec
+from ...store.compare import KEYS, Point, accuracy, compare, run_spec
+from ...store.groups import GroupSummary, fold
 from ...store.runs import EpochMetrics, RunRecord, RunStore, StoreError
+from ..actions import RUNS, bindings
+from ..dialogs.modals import Confirm, Prompt
 from ..failures import unexpected
 from ..panes.training import TRAIN_COLOR, VAL_COLOR, clock
 from ..widgets import heatmap
@@ -30,8 +39,10 @@ from ..widgets.curves import CurveChart
 from ..widgets.info import Info
 from ..widgets.map_grid import MapGrid
 from ..widgets.scatter import ScatterPlot
+from .context import Continue
 
 if TYPE_CHECKING:
+    from ...experiments.run import Continuation
     from .context import LessonContext
 
 COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "status")
@@ -39,6 +50,27 @@ COLUMNS = ("#", "✓", "run", "arch", "params", "dataset", "val acc", "time", "s
 
 def pct(x: float | None) -> str:
     return f"{x:.1%}" if x is not None else "-"
+
+
+def mean_sd(group: GroupSummary) -> str:
+    """A group's val acc over its finished members: "95.1% ± 0.4" (sd in points), "-" when none finished."""
+    acc = group.val_acc
+    return pct(acc.mean) + (f" ± {acc.sd * 100:.1f}" if acc.mean is not None and acc.sd is not None else "")
+
+
+def short_name(arch: str, room: int) -> str:
+    return arch if len(arch) < room else arch[: room - 1] + "…"
+
+
+def point(row: RunRecord | GroupSummary) -> Point:
+    """A run on the scatter, or a group as its mean with a bar of ± one sd."""
+    if isinstance(row, RunRecord):
+        return Point(row.params, accuracy(row), short_name(row.arch, 16))
+    acc = row.val_acc
+    low = high = None
+    if acc.mean is not None and acc.sd is not None:
+        low, high = acc.mean - acc.sd, acc.mean + acc.sd
+    return Point(row.params, acc.mean, f"{short_name(row.arch, 16)} ×{row.members}", low, high)
 
 
 def run_arch(screen: Screen, record: RunRecord) -> Spec | None:
@@ -87,26 +119,23 @@ def run_heading(record: RunRecord, show_volatile: bool) -> Text:
 
 
 class RunsScreen(Screen):
-    """The runs table over the scatter: enter opens, space marks, c compares two, l loads, e mistakes."""
+    """The runs table over the scatter: enter opens (a group: unfolds), g unfolds all, space marks, c compares
+    two, S shifts two, l loads, e mistakes."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open", "Open", key_display="⏎", show=False),
-        Binding("space", "mark", "Mark", tooltip="mark a run; mark two and press c to compare them"),
-        Binding("c", "compare", "Compare"),
-        Binding("l", "load", "Load arch", tooltip="load the run's architecture into the editor (u undoes)"),
-        Binding("e", "mistakes", "Mistakes"),
-    ]
+    BINDINGS = bindings(RUNS)
 
     def __init__(self, context: LessonContext) -> None:
         super().__init__()
         self.context = context
         self.show_volatile = context.show_volatile
         self.store: RunStore | None = None
-        self.records: list[RunRecord] = []
-        self.marked: list[int] = []  # at most two, in the order they were marked
+        self.records: list[RunRecord] = []  # the store's, newest first
+        self.rows: list[RunRecord | GroupSummary] = []  # the table's: groups folded but those unfolded
+        self.unfolded: set[str] = set()  # group ids shown as their runs, under the group's row
+        self.all_unfolded = False
+        self.marked: list[int] = []  # rows, at most two, in the order they were marked
         self.problem = ""
 
     def compose(self) -> ComposeResult:
@@ -131,12 +160,29 @@ class RunsScreen(Screen):
         if self.store is not None:
             self.store.close()
 
+    def _layout(self) -> list[RunRecord | GroupSummary]:
+        """Runs newest first, each group one row; an unfolded group's runs follow its row, oldest first."""
+        rows: list[RunRecord | GroupSummary] = []
+        members = {r.run_id: r for r in self.records}
+        for row in fold(self.records):
+            rows.append(row)
+            if isinstance(row, GroupSummary) and (self.all_unfolded or row.group_id in self.unfolded):
+                rows += [members[run_id] for run_id in row.run_ids]
+        return rows
+
     def _fill(self) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
-        for i, r in enumerate(self.records):
+        self.rows = self._layout()
+        for i, r in enumerate(self.rows):
             table.add_row(*self._cells(i, r), key=str(i))
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
         head = Text.assemble((f"{len(self.records)} runs", "bold"), ("  newest first", "dim"))
+        groups = sum(isinstance(r, GroupSummary) for r in self.rows)
+        if groups:
+            head.append(f"  {groups} group{'s' * (groups > 1)}: enter unfolds one, g all", style="dim")
         if self.problem:
             head = Text(self.problem, style="red")
         elif not self.records:
@@ -144,13 +190,28 @@ class RunsScreen(Screen):
         self.query_one("#runs-head", Info).show(head)
         self._show_scatter()
 
-    def _cells(self, i: int, r: RunRecord) -> tuple[Text | str, ...]:
+    def _cells(self, i: int, r: RunRecord | GroupSummary) -> tuple[Text | str, ...]:
         mark = "●" if i in self.marked else ""
+        key = Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan")
+        if isinstance(r, GroupSummary):
+            fold_sign = "▾" if self.all_unfolded or r.group_id in self.unfolded else "▸"
+            return (
+                key,
+                Text(mark, style="bold yellow"),
+                r.group_id if self.show_volatile else "-",
+                Text.assemble(f"{fold_sign} ", (short_name(r.arch, 30), "bold"), f" ×{r.members}"),
+                Text(f"{r.params:,}", justify="right"),
+                r.dataset,
+                Text(mean_sd(r), justify="right"),
+                Text(clock(r.seconds) if self.show_volatile else "-", justify="right"),
+                r.status,
+            )
+        arch = short_name(r.arch, 40)
         return (
-            Text(KEYS[i] if i < len(KEYS) else "", style="bold cyan"),
+            key,
             Text(mark, style="bold yellow"),
             r.run_id if self.show_volatile else "-",
-            r.arch if len(r.arch) < 40 else r.arch[:39] + "…",
+            Text(f"  └ seed {r.seed}", style="dim") if self._under_group(r) else arch,
             Text(f"{r.params:,}", justify="right"),
             r.dataset,
             Text(pct(accuracy(r)), justify="right"),
@@ -159,16 +220,31 @@ class RunsScreen(Screen):
         )
 
     def _show_scatter(self) -> None:
-        points = [(r.params, accuracy(r), r.arch if len(r.arch) < 16 else r.arch[:15] + "…") for r in self.records]
-        self.query_one(ScatterPlot).show(points, self.cursor, frozenset(self.marked))
+        self.query_one(ScatterPlot).show([point(r) for r in self.rows], self.cursor, frozenset(self.marked))
+
+    def _under_group(self, record: RunRecord) -> bool:
+        return record.group_id is not None and (self.all_unfolded or record.group_id in self.unfolded)
 
     @property
     def cursor(self) -> int | None:
-        return self.query_one(DataTable).cursor_row if self.records else None
+        return self.query_one(DataTable).cursor_row if self.rows else None
+
+    @property
+    def chosen_row(self) -> RunRecord | GroupSummary | None:
+        return self.rows[self.cursor] if self.cursor is not None else None
 
     @property
     def chosen(self) -> RunRecord | None:
-        return self.records[self.cursor] if self.cursor is not None else None
+        """The run at the cursor; on a group's row, its newest member (for l and e)."""
+        row = self.chosen_row
+        if isinstance(row, GroupSummary):
+            return next((r for r in self.records if r.run_id == row.run_ids[-1]), None)
+        return row
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unfold_all":  # only where there is a group to unfold
+            return any(r.group_id is not None for r in self.records)
+        return True
 
     @on(DataTable.RowHighlighted)
     def highlighted(self) -> None:
@@ -179,9 +255,21 @@ class RunsScreen(Screen):
         self.action_open()
 
     def action_open(self) -> None:
+        row = self.chosen_row
+        if isinstance(row, GroupSummary):
+            self.unfolded ^= {row.group_id}
+            self.marked = []
+            self._fill()
+            return
         record = self.chosen
         if record is not None and self.store is not None:
             self.app.push_screen(RunScreen(self.context, self.store, record), self._loaded)
+
+    def action_unfold_all(self) -> None:
+        self.all_unfolded = not self.all_unfolded
+        self.unfolded.clear()
+        self.marked = []
+        self._fill()
 
     def action_mark(self) -> None:
         i = self.cursor
@@ -192,7 +280,7 @@ class RunsScreen(Screen):
         else:
             self.marked = [*self.marked, i][-2:]
         table = self.query_one(DataTable)
-        for row in range(len(self.records)):
+        for row in range(len(self.rows)):
             table.update_cell(str(row), "✓", Text("●" if row in self.marked else "", style="bold yellow"))
         self._show_scatter()
 
@@ -200,8 +288,23 @@ class RunsScreen(Screen):
         if len(self.marked) != 2 or self.store is None:
             self.notify("mark two runs with space first, then c compares them", timeout=3)
             return
-        a, b = (self.records[i] for i in self.marked)
+        a, b = (self.rows[i] for i in self.marked)
+        if not isinstance(a, RunRecord) or not isinstance(b, RunRecord):
+            self.notify("a group is many runs: unfold it (enter) and mark two of its runs", timeout=4)
+            return
         self.app.push_screen(CompareScreen(self.store, a, b, self.show_volatile))
+
+    def action_shift(self) -> None:
+        from .shift import ShiftScreen
+
+        if len(self.marked) != 2:
+            self.notify("mark two runs with space first, then S shows them in the Shift view", timeout=3)
+            return
+        a, b = (self.rows[i] for i in self.marked)
+        if not isinstance(a, RunRecord) or not isinstance(b, RunRecord):
+            self.notify("a group is many runs: unfold it (enter) and mark two of its runs", timeout=4)
+            return
+        self.app.push_screen(ShiftScreen(self.context, (a.run_id, b.run_id)))
 
     def action_load(self) -> None:
         if self.chosen is not None:
@@ -217,6 +320,116 @@ class RunsScreen(Screen):
 
         if self.chosen is not None:
             self.app.push_screen(MistakesScreen(self.context, self.chosen.run_id))
+
+    def action_transplant(self) -> None:
+        from .transplant import TransplantScreen
+
+        if self.chosen is not None:
+            self.app.push_screen(TransplantScreen(self.context, self.chosen), self._loaded)
+
+    # -- resume ---------------------------------------------------------------------
+
+    def action_resume(self) -> None:
+        """Ask for the new total of epochs, then check the run can go on (in a thread: the checkpoint)."""
+        record = self.chosen
+        if record is None:
+            return
+        if self.context.training():
+            self.notify("a run is going: x stops it, then continue this one", timeout=4)
+            return
+        if record.status == "running":
+            self.notify(f"run {record.run_id} is still running", severity="error", timeout=4)
+            return
+        planned = int(record.config.get("epochs", record.epochs_done))
+        total = planned if record.epochs_done < planned else record.epochs_done + planned
+        self.app.push_screen(
+            Prompt(
+                f"Continue {record.arch}: epochs in total",
+                str(total),
+                partial(total_epochs, record.epochs_done),
+                hint=f"{record.epochs_done} done; the run goes on to this many   enter: continue   escape: cancel",
+            ),
+            partial(self._resume_to, record),
+        )
+
+    def _resume_to(self, record: RunRecord, epochs: int | None) -> None:
+        if epochs is not None:
+            self.check_resume(record.run_id, epochs)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="resume")
+    def check_resume(self, run_id: str, epochs: int) -> None:
+        """In a thread: the run's checkpoint and its new config, or the one-line reason it cannot go on."""
+        from ...experiments.run import continuation
+
+        try:
+            store = RunStore.open(self.context.runs_dir)
+            try:
+                result: Continuation | str = continuation(store, run_id, {"epochs": epochs})
+            finally:
+                store.close()
+        except (StoreError, ValueError) as exc:
+            result = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a notice, the traceback logged
+            result = unexpected(self.app, exc, "reading the run's checkpoint")
+        self.app.call_from_thread(self._continue, result)
+
+    def _continue(self, result: Continuation | str) -> None:
+        """Back to the main screen with the run to continue (its architecture and epochs so far), or a notice."""
+        if isinstance(result, str):
+            self.notify(f"cannot continue: {result}", severity="error", timeout=6)
+            return
+        spec = run_arch(self, result.record)
+        if spec is not None and self.store is not None:
+            self.dismiss(Continue(spec, result, tuple(self.store.metrics(result.record.run_id))))
+
+    # -- delete ---------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        """Delete the marked runs (rows, curves, weights, checkpoints) once confirmed; a marked group, all its runs."""
+        by_id = {r.run_id: r for r in self.records}
+        chosen: list[RunRecord] = []
+        for i in self.marked:
+            row = self.rows[i]
+            chosen.extend([by_id[k] for k in row.run_ids if k in by_id] if isinstance(row, GroupSummary) else [row])
+        if not chosen or self.store is None:
+            self.notify("mark a run with space first, then d deletes it", timeout=3)
+            return
+        running = next((r for r in chosen if r.status == "running"), None)
+        if running is not None:
+            self.notify(f"run {running.run_id} is still running (nothing deleted)", severity="error", timeout=5)
+            return
+        body = Text("Delete these runs and their weights? This cannot be undone.\n", style="bold")
+        for r in chosen:
+            body.append(f"\n{r.arch}  {r.dataset}  {r.epochs_done} epochs  val acc {pct(accuracy(r))}")
+            if self.show_volatile:
+                body.append(f"  run {r.run_id}", style="dim")
+        title = f"Delete {len(chosen)} run{'s' if len(chosen) > 1 else ''}?"
+        self.app.push_screen(Confirm(title, body, "Delete"), partial(self._delete, chosen))
+
+    def _delete(self, chosen: list[RunRecord], yes: bool | None) -> None:
+        if not yes or self.store is None:
+            return
+        deleted = 0
+        try:
+            for record in chosen:
+                self.store.delete(record.run_id)
+                deleted += 1
+            self.records = self.store.runs()
+        except StoreError as exc:
+            self.notify(f"deleted {deleted} of {len(chosen)}: {exc}", severity="error", timeout=6)
+        self.marked = []
+        self._fill()
+        if deleted == len(chosen):
+            self.notify(f"deleted {deleted} run{'s' if deleted > 1 else ''}", timeout=3)
+
+
+def total_epochs(done: int, text: str) -> int | str:
+    """The prompt's answer as the run's new total of epochs, or why it is not one."""
+    try:
+        epochs = int(text.strip())
+    except ValueError:
+        return "a whole number of epochs"
+    return epochs if epochs > done else f"the run has done {done} epochs: give a total above {done}"
 
 
 class RunScreen(Screen):

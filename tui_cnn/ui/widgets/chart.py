@@ -2,7 +2,9 @@
 
 Pure: series in, rich `Segment` lines out. The x axis spans the whole run (all its
 steps), so a curve grows left to right in place; points sharing a dot column are
-averaged, so a long run costs no more to draw than a short one.
+averaged, so a long run costs no more to draw than a short one. A series may carry a
+band (a group's members' min..max at each point): every dot between the two is lit,
+dim, under the curves.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ class Series:
     ys: Sequence[float]
     color: str
     name: str = ""
+    band: tuple[Sequence[float], Sequence[float]] | None = None  # low and high at each x, drawn under the curve
+
+
+def _band_dots(series: Series, cols: int, rows: int, x_max: float, lo: float, hi: float) -> tuple[np.ndarray, ...]:
+    """Dot coordinates (x, y) of every dot between the band's low and high, column by column."""
+    assert series.band is not None
+    edges: list[dict[int, int]] = []
+    out_x: list[int] = []
+    out_y: list[int] = []
+    for edge in series.band:
+        x, y = _dots(Series(series.xs, edge, series.color), cols, rows, x_max, lo, hi)
+        edges.append(dict(zip(x.tolist(), y.tolist(), strict=True)))
+    low, high = edges
+    for col in sorted(set(low) & set(high)):
+        top, bottom = sorted((low[col], high[col]))
+        out_x.extend([col] * (bottom - top + 1))
+        out_y.extend(range(top, bottom + 1))
+    return np.array(out_x, dtype=int), np.array(out_y, dtype=int)
 
 
 def _dots(series: Series, cols: int, rows: int, x_max: float, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -64,13 +84,19 @@ def chart(
     lo, hi = y_range
     bits = np.zeros((height, plot_w), dtype=np.uint8)
     owner = np.full((height, plot_w), -1, dtype=np.int16)
+    bands = [k for k, s in enumerate(series) if s.band is not None]
+    for k in bands:
+        x, y = _band_dots(series[k], plot_w * 2, height * 4, x_max, lo, hi)
+        if len(x):
+            np.bitwise_or.at(bits, (y // 4, x // 2), _BITS[y % 4, x % 2])
+            owner[y // 4, x // 2] = len(series) + k
     for k, s in enumerate(series):
         x, y = _dots(s, plot_w * 2, height * 4, x_max, lo, hi)
         if not len(x):
             continue
         np.bitwise_or.at(bits, (y // 4, x // 2), _BITS[y % 4, x % 2])
         owner[y // 4, x // 2] = k
-    styles = [Style(color=s.color) for s in series]
+    styles = [Style(color=s.color) for s in series] + [Style(color=s.color, dim=True) for s in series]
     dim = Style(dim=True)
     lines = []
     for row in range(height):
