@@ -89,3 +89,25 @@ async def test_a_pane_switch_repaints_what_changed_not_the_whole_screen(tmp_path
     async with app.run_test(size=WIDE) as pilot:
         await switch_panes(pilot, monkeypatch, Compositor, "render_full_update", counted)
     assert full == []
+
+
+async def test_a_pane_switch_repaints_the_panes_borders_not_the_widgets_inside(tmp_path: Path, monkeypatch) -> None:
+    """The focused pane's border and title change colour; its charts and bars are left as they were."""
+    from textual.widget import Widget
+    from textual.widgets import ProgressBar
+
+    from tui_cnn.ui.widgets.curves import CurveChart
+
+    app = apps.make_app(tmp_path)
+    inside: list[str] = []
+    refresh = Widget.refresh
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
+        if isinstance(self, CurveChart | ProgressBar) or isinstance(self.parent, ProgressBar):
+            inside.append(type(self).__name__)
+        return refresh(self, *args, **kwargs)
+
+    async with app.run_test(size=WIDE) as pilot:
+        await switch_panes(pilot, monkeypatch, Widget, "refresh", counted)
+        assert app.main.query_one("#training").has_pseudo_class("focus")
+    assert inside == []

@@ -26,11 +26,13 @@ from ..architecture.budget import budget_of
 from ..architecture.presets import preset
 from ..architecture.spec import Spec
 from .actions import SCREEN, bindings
+from .compositor import RegionCompositor
 from .dialogs.modals import ConfirmQuit
 from .failures import unexpected
 from .messages import InitialWeights, RunWeights, SettingsChanged, SpecChanged
 from .panes.architecture import ArchitecturePane, LayerList
 from .panes.budget import BudgetPane
+from .panes.focus import restyle_alone
 from .panes.kernels import KernelsPane
 from .panes.training import RUNNING, TrainingPane
 from .screens.context import Continue, LessonContext
@@ -67,6 +69,7 @@ class MainScreen(Screen):
 
     def __init__(self, spec: Spec, options: AppOptions) -> None:
         super().__init__()
+        self._compositor = RegionCompositor()  # repaints only the regions that changed (see its module)
         self.spec = spec
         self.options = options
         self.current = 0
@@ -173,7 +176,7 @@ class MainScreen(Screen):
             if pane.has_class("current") != (i == index):
                 pane.set_class(i == index, "current", update=False)
                 changed.append(pane)
-        self.app.stylesheet.update_nodes(changed, animate=True)
+        restyle_alone(self.app, changed)
         self.current = index
         self._show_bar()
 
@@ -192,7 +195,7 @@ class MainScreen(Screen):
             if node._has_focus_within
         }
         if panes:
-            self.app.stylesheet.update_nodes(panes, animate=True)
+            restyle_alone(self.app, panes)
 
     def _show_bar(self) -> None:
         """The panes by number, and as many lesson views' keys, in order, as the width allows (all are in ?).

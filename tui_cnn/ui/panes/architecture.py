@@ -26,6 +26,7 @@ from ..actions import ARCHITECTURE, LAYER_LIST, bindings
 from ..dialogs.modals import LayerForm, LayerPicker, OpenSpec, PresetPicker, Prompt, has_fields, new_layer
 from ..messages import SpecChanged
 from ..widgets.info import Info
+from .focus import RestyleAloneOnFocus
 
 
 class LayerList(OptionList):
@@ -57,7 +58,7 @@ def renamed(spec: Spec) -> Spec:
     return spec
 
 
-class ArchitecturePane(Vertical):
+class ArchitecturePane(RestyleAloneOnFocus, Vertical):
     """Layers with their output shapes; add, edit, delete, move, duplicate, undo, presets, files."""
 
     BINDINGS = bindings(ARCHITECTURE)

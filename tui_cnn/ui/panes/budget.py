@@ -17,6 +17,7 @@ from ..actions import BUDGET, bindings
 from ..dialogs.modals import Prompt
 from ..widgets.budget_table import BudgetTable
 from ..widgets.info import Info
+from .focus import RestyleAloneOnFocus
 
 BLOCKS = " ▏▎▍▌▋▊▉█"
 COLUMNS = (
@@ -55,7 +56,7 @@ def target_params(text: str) -> int | str:
     return target if target > 0 else "the target must be at least 1 parameter"
 
 
-class BudgetPane(Vertical):
+class BudgetPane(RestyleAloneOnFocus, Vertical):
     """Output shape, parameters, multiply-adds and dense equivalent of each layer, and the total."""
 
     BINDINGS = bindings(BUDGET)
