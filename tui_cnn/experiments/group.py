@@ -35,13 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..architecture.budget import budget_of, check_trainable
+from ..architecture.budget import budget_of
 from ..architecture.init import initial_model
 from ..architecture.local import LocallyConnected2d
 from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
-from ..training.data import DataError, Dataset, load
+from ..training.data import DataError, Dataset
 from ..training.devices import DeviceError, device_name, pick
 from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
 from ..training.trainer import (
@@ -53,6 +53,7 @@ from ..training.trainer import (
     _cpu_copy,
     _diverged,
     _Stopped,
+    dataset_for,
 )
 from . import group_conv
 
@@ -600,15 +601,7 @@ class GroupTrainer(Controls):
         device = pick(self.configs[0].device)
         if device.type not in optimizers.FUSED_DEVICES:
             raise ValueError(f"groups train on cpu or cuda, not {device.type}; train the members one by one")
-        data = self._dataset
-        if isinstance(data, str):
-            data = load(data, self._data_dir, device=device)
-        elif data.device != device:
-            data = data.to(device)
-        problem = check_trainable(budget_of(self.spec, data.input_shape), data.num_classes)
-        if problem:
-            raise ValueError(problem)
-        return data, device
+        return dataset_for(self.spec, self._dataset, self._data_dir, device), device
 
     def _weights(self, member: int) -> Weights:
         assert self.model is not None

@@ -48,6 +48,18 @@ class _Stopped(Exception):
     """Raised inside the loop when stop() was called; becomes status "interrupted"."""
 
 
+def dataset_for(spec: Spec, dataset: Dataset | str, data_dir: str | None, device: torch.device) -> Dataset:
+    """`dataset` on `device` (loaded first if it is a name), or ValueError saying why `spec` cannot train on it."""
+    if isinstance(dataset, str):
+        dataset = load(dataset, data_dir, device=device)
+    elif dataset.device != device:
+        dataset = dataset.to(device)
+    problem = check_trainable(budget_of(spec, dataset.input_shape), dataset.num_classes)
+    if problem:
+        raise ValueError(problem)
+    return dataset
+
+
 class Controls:
     """Pause, resume and stop from any thread; the training loop checks between steps.
 
@@ -300,15 +312,7 @@ class Trainer(Controls):
         if problem:
             raise ValueError(problem)
         device = pick(self.config.device)
-        data = self._dataset
-        if isinstance(data, str):
-            data = load(data, self._data_dir, device=device)
-        elif data.device != device:
-            data = data.to(device)
-        problem = check_trainable(budget_of(self.spec, data.input_shape), data.num_classes)
-        if problem:
-            raise ValueError(problem)
-        return data, device
+        return dataset_for(self.spec, self._dataset, self._data_dir, device), device
 
     def _weights(self) -> Weights:
         """A CPU copy of the whole state dict; the conv, local and linear weights by layer index point into it."""
