@@ -42,8 +42,8 @@ from ..architecture.spec import Spec
 from ..training import optimizers
 from ..training.config import TrainConfig
 from ..training.data import DataError, Dataset
-from ..training.devices import DeviceError, device_name, pick
-from ..training.events import Ended, EpochEnd, Event, Started, Status, Step, Weights
+from ..training.devices import DeviceError, pick
+from ..training.events import Ended, EpochEnd, Event, Status, Step, Weights
 from ..training.trainer import (
     DIVERGED_LOSS,
     EVAL_BATCH,
@@ -54,6 +54,7 @@ from ..training.trainer import (
     _diverged,
     _Stopped,
     dataset_for,
+    started,
 )
 from . import group_conv
 
@@ -635,22 +636,8 @@ class GroupTrainer(Controls):
             first = torch.arange(batch, device=x.device).expand(n, batch)
             tune(model, _gather(x, y, first, flat)[0])
         for k, member_config in enumerate(self.configs):
-            self._emit(
-                k,
-                Started(
-                    arch=self.arch,
-                    line=self.spec.line(),
-                    params=params,
-                    dataset=data.name,
-                    device=device.type,
-                    device_name=device_name(device),
-                    epochs=config.epochs,
-                    steps_per_epoch=steps_per_epoch,
-                    train_size=count,
-                    val_size=len(data.x_val),
-                    config={**member_config.to_dict(), "notes": [], "group_size": n, "member": k},
-                ),
-            )
+            settings = {**member_config.to_dict(), "notes": [], "group_size": n, "member": k}
+            self._emit(k, started(self.arch, self.spec, params, data, device, config, steps_per_epoch, settings))
         next_weights = time.perf_counter() + config.weights_every
         for epoch in range(1, config.epochs + 1):
             self._epoch = epoch

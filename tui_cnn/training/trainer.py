@@ -60,6 +60,32 @@ def dataset_for(spec: Spec, dataset: Dataset | str, data_dir: str | None, device
     return dataset
 
 
+def started(
+    arch: str,
+    spec: Spec,
+    params: int,
+    data: Dataset,
+    device: torch.device,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    settings: dict[str, Any],
+) -> Started:
+    """The `Started` event of one run, a solo one or a group's member (`settings`: its config, as recorded)."""
+    return Started(
+        arch=arch,
+        line=spec.line(),
+        params=params,
+        dataset=data.name,
+        device=device.type,
+        device_name=device_name(device),
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        train_size=len(data.x_train),
+        val_size=len(data.x_val),
+        config=settings,
+    )
+
+
 class Controls:
     """Pause, resume and stop from any thread; the training loop checks between steps.
 
@@ -359,21 +385,9 @@ class Trainer(Controls):
             if graphs
             else None
         )
-        self._emit(
-            Started(
-                arch=self.arch,
-                line=self.spec.line(),
-                params=sum(p.numel() for p in model.parameters()),
-                dataset=data.name,
-                device=device.type,
-                device_name=device_name(device),
-                epochs=config.epochs,
-                steps_per_epoch=steps_per_epoch,
-                train_size=n,
-                val_size=len(data.x_val),
-                config={**config.to_dict(), "notes": list(self._notes)},
-            )
-        )
+        params = sum(p.numel() for p in model.parameters())
+        settings = {**config.to_dict(), "notes": list(self._notes)}
+        self._emit(started(self.arch, self.spec, params, data, device, config, steps_per_epoch, settings))
         next_weights = time.perf_counter() + config.weights_every
         for epoch in range(first_epoch, config.epochs + 1):
             self._epoch = epoch
