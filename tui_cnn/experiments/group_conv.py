@@ -1,12 +1,16 @@
-"""Three ways to run N members' convolutions, and a quick timing that picks one per layer.
+"""Four ways to run N members' convolutions, and a quick timing that picks one per layer.
 
 One grouped convolution (`groups=N`) is the fast way for most of simple_cnn's layers, but
-not for all: measured on a 2-core EPYC, one thread, 8 members at batch 64, forward and
-backward, the first layer (one input channel a member) took 24 ms grouped against 14 ms as
-eight plain convolutions, and the last (16 -> 10 on a 2x2 input) 15 ms grouped against 9 ms
-as im2col (`unfold`) and one batched matmul. Which wins depends on the machine and the
-shapes, so a group times each way on its own layers once (a few steps on random data,
-cached per geometry for the process) and keeps the fastest. All three compute the same
+not for all, and which layout it wants depends on the CPU. Forward and backward, 8 members
+at batch 64, simple_cnn's five layers in turn:
+- 2-core EPYC, one thread: the first layer (one input channel a member) took 24 ms grouped
+  against 14 ms as eight plain convolutions, and the last (16 -> 10 on a 2x2 input) 15 ms
+  grouped against 9 ms as im2col (`unfold`) and one batched matmul;
+- 2-core Xeon (AVX-512), two threads: 2.6, 1.9, 1.0, 0.6, 1.2 ms grouped contiguous against
+  1.2, 1.4, 1.1, 0.7, 0.4 ms grouped channels-last, which took the whole step from 7.9 to 4.7 ms.
+
+So a group times each way on its own layers once (a few steps on random data, cached per
+geometry and input layout for the process) and keeps the fastest. All four compute the same
 convolution, to float rounding.
 """
 
@@ -18,9 +22,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-MODES = ("grouped", "members", "unfold")
+MODES = ("grouped", "channels_last", "members", "unfold")
 TUNE_REPEATS = 3  # timed passes per mode, after one warm-up: the median of three
-_fastest: dict[tuple, str] = {}  # geometry -> mode, for the process
+_fastest: dict[tuple, str] = {}  # geometry and input layout -> mode, for the process
+CL = torch.channels_last
 
 
 def conv(
@@ -33,9 +38,12 @@ def conv(
 ) -> torch.Tensor:
     """N convolutions of `x` (batch, N x C_in, H, W) with `weight` (N, out, C_in, k, k): (batch, N x out, H', W')."""
     n, out, inp, kh, kw = weight.shape
-    if mode == "grouped":
+    if mode in ("grouped", "channels_last"):
         flat_bias = bias.reshape(-1) if bias is not None else None
-        return F.conv2d(x, weight.reshape(n * out, inp, kh, kw), flat_bias, stride, padding, groups=n)
+        flat_weight = weight.reshape(n * out, inp, kh, kw)
+        if mode == "channels_last":  # the backend follows the input's layout: both, so the output is too
+            x, flat_weight = x.contiguous(memory_format=CL), flat_weight.contiguous(memory_format=CL)
+        return F.conv2d(x, flat_weight, flat_bias, stride, padding, groups=n)
     if mode == "members":
         parts = [
             F.conv2d(x[:, k * inp : (k + 1) * inp], weight[k], bias[k] if bias is not None else None, stride, padding)
@@ -64,6 +72,11 @@ def _seconds(step: Callable[[], None]) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def is_channels_last(x: torch.Tensor) -> bool:
+    """Whether `x` is laid out channels-last (and not also contiguous, as a 1x1 map is both)."""
+    return x.dim() == 4 and x.is_contiguous(memory_format=CL) and not x.is_contiguous()
+
+
 def fastest(
     x_shape: tuple[int, ...],
     weight_shape: tuple[int, ...],
@@ -72,12 +85,15 @@ def fastest(
     padding: tuple[int, int],
     input_grad: bool,
     device: torch.device,
+    channels_last_input: bool = False,
+    modes: tuple[str, ...] = MODES,
 ) -> str:
-    """The mode whose forward and backward is quickest for this geometry on `device`, timed once a process."""
-    key = (x_shape, weight_shape, bias, stride, padding, input_grad, device.type)
+    """Of `modes`, the quickest forward and backward for this geometry and input layout (timed once a process)."""
+    key = (x_shape, weight_shape, bias, stride, padding, input_grad, device.type, channels_last_input, modes)
     if key not in _fastest:
         generator = torch.Generator().manual_seed(0)
-        x = torch.randn(x_shape, generator=generator).to(device).requires_grad_(input_grad)
+        layout = CL if channels_last_input else torch.contiguous_format
+        x = torch.randn(x_shape, generator=generator).to(device, memory_format=layout).requires_grad_(input_grad)
         weight = torch.randn(weight_shape, generator=generator).to(device).requires_grad_()
         b = torch.randn(weight_shape[:2], generator=generator).to(device).requires_grad_() if bias else None
 
@@ -89,5 +105,5 @@ def fastest(
 
             return run
 
-        _fastest[key] = min(MODES, key=lambda mode: _seconds(step(mode)))
+        _fastest[key] = min(modes, key=lambda mode: _seconds(step(mode)))
     return _fastest[key]
