@@ -5,8 +5,9 @@
     python benchmarks/app_overhead.py --device cuda      # both sides training on the GPU
 
 Every measurement is its own process, so its resident memory and torch's thread pool
-are its own, and each round runs headless, the app watched and the app with keys one
-after the other, so a busy machine slows all alike; the figures are medians.
+are its own, and each round runs headless, the app watched, the app with keys and the
+app with keys and the lag probe one after the other, so a busy machine slows all alike;
+the figures are medians, and each round's ratios are listed too.
 
 - Headless is what `cnn-tui train` does: the core `Trainer` in the main thread with
   torch's default thread pool, every event recorded in a runs store.
@@ -15,8 +16,13 @@ after the other, so a busy machine slows all alike; the figures are medians.
   (focus the Budget, then the Training pane) every `--key-every` seconds, sent through
   the driver as a terminal's input thread sends them; a key's latency runs from the
   send to the first paint after its action ran.
-- Event-loop lag, in both app runs: how late each tick of a 10 ms `set_interval` timer
-  comes (the gap between ticks less 10 ms).
+- Event-loop lag: how late each tick of a 10 ms `set_interval` timer comes (the gap
+  between ticks less 10 ms), in a third app run per round, keys pressed as above. The
+  timer is a probe that costs what it measures: its 100 wake-ups a second took 5-8% of the
+  slow box's training (watched, 3 rounds: 0.886 of headless with it, 0.963 with a 100 ms
+  tick), so the watched and keys runs, whose samples/s the floors judge, run without it.
+  Those report instead the longest stretch the event loop ran without polling (its
+  selector's calls, timed: no wake-ups), the most any input could have waited on the loop.
 - Resident memory (RSS) while training; and in the long runs (mlp, batch 512, 200
   epochs), at epoch 10 against the last: flat when nothing accumulates.
 - The UI thread's share of a core while the app trains, watched and with keys (this
@@ -143,11 +149,13 @@ async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
         switch_pane, app.main.action_pane = app.main.action_pane, switch
         while any(w.group == "warm-up" and not w.is_finished for w in app.workers):
             await asyncio.sleep(0.05)
-        timer = app.set_interval(args.lag_tick, lambda: ticks.append(time.perf_counter()))
+        timer = app.set_interval(args.lag_tick, lambda: ticks.append(time.perf_counter())) if args.lag_tick else None
+        busy = PollGaps(asyncio.get_running_loop())
         press("t")
         while pane.state in ("ready", "starting"):
             await asyncio.sleep(0.005)
         del ticks[:]
+        busy.start()
         ui_cpu, cpu, wall = time.thread_time(), time.process_time(), time.perf_counter()
         next_key, target = wall + (args.key_every or float("inf")), 1
         while pane.running:
@@ -166,7 +174,9 @@ async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
             assert app.main.current == target, "the key press did not switch panes"
             target = 3 - target  # Budget (index 1), then Training (2), ...
             next_key = time.perf_counter() + args.key_every
-        timer.stop()
+        busy.stop()
+        if timer is not None:
+            timer.stop()
         wall = time.perf_counter() - wall
         ui_share, cpu_share = (time.thread_time() - ui_cpu) / wall, (time.process_time() - cpu) / wall
         run_id = pane.run_id
@@ -178,9 +188,39 @@ async def in_app(args: argparse.Namespace, runs: str) -> dict[str, Any]:
         "rss_by_epoch": {k: v for k, v in at.items() if k},
         "lags_ms": lags,
         "keys_ms": [k * 1000 for k in keys],
+        "busy_ms_max": max(busy.gaps, default=0.0) * 1000,
         "ui_cpu_share": ui_share,
         "cpu_share": cpu_share,
     }
+
+
+class PollGaps:
+    """The stretches between the event loop's polls (selector calls), timed without waking it.
+
+    Wraps the loop's selector: from one poll's return to the next poll's call the loop ran
+    callbacks and could read no input, so the longest stretch bounds any input's wait on
+    the loop (not the wait for the GIL before a poll returns, which the tick probe sees).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._selector = loop._selector  # type: ignore[attr-defined]
+        self._select = self._selector.select
+        self.gaps: list[float] = []
+        self._returned: float | None = None
+
+    def start(self) -> None:
+        def select(timeout: float | None = None) -> Any:
+            if self._returned is not None:
+                self.gaps.append(time.perf_counter() - self._returned)
+            try:
+                return self._select(timeout)
+            finally:
+                self._returned = time.perf_counter()
+
+        self._selector.select = select
+
+    def stop(self) -> None:
+        self._selector.select = self._select
 
 
 def burn(busy: float) -> None:
@@ -226,10 +266,12 @@ def child(args: argparse.Namespace) -> None:
 # -- the parent: alternate children, summarise -------------------------------------------------
 
 
-def spawn(kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: int, key_every: float = 0) -> dict:
+def spawn(
+    kind: str, args: argparse.Namespace, arch: str, epochs: int, batch: int, key_every: float = 0, probe: bool = False
+) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arch", arch]
     cmd += ["--dataset", args.dataset, "--epochs", str(epochs), "--batch-size", str(batch), "--device", args.device]
-    cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick)]
+    cmd += ["--key-every", str(key_every), "--lag-tick", str(args.lag_tick if probe else 0)]
     if args.app_threads is not None:
         cmd += ["--app-threads", str(args.app_threads)]
     group = quota_group(args.slow) if args.slow else None
@@ -313,13 +355,20 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    runs: dict[str, list[dict[str, Any]]] = {"headless": [], "app": [], "app_keys": []}
+    runs: dict[str, list[dict[str, Any]]] = {"headless": [], "app": [], "app_keys": [], "app_probed": []}
     for _ in range(args.repeat):
         runs["headless"].append(spawn("headless", args, args.arch, args.epochs, args.batch_size))
         runs["app"].append(spawn("app", args, args.arch, args.epochs, args.batch_size))
         runs["app_keys"].append(spawn("app", args, args.arch, args.epochs, args.batch_size, args.key_every))
+        probed = spawn("app", args, args.arch, args.epochs, args.batch_size, args.key_every, probe=True)
+        runs["app_probed"].append(probed)
     speed = {k: statistics.median(r["samples_per_s"] for r in v) for k, v in runs.items()}
-    lags = [lag for r in runs["app"] + runs["app_keys"] for lag in r["lags_ms"]]
+
+    def rounds(kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each round's headless run beside its app run: the ratio within a round, where the load was alike."""
+        return list(zip(runs["headless"], runs[kind], strict=True))
+
+    lags = [lag for r in runs["app_probed"] for lag in r["lags_ms"]]
     keys = [k for r in runs["app_keys"] for k in r["keys_ms"]]
     figures: dict[str, Any] = {
         "benchmark": "app_overhead",
@@ -337,11 +386,16 @@ def main() -> None:
         "app_vs_headless": round(speed["app"] / speed["headless"], 3),
         "app_keys_samples_per_s": round(speed["app_keys"]),
         "app_keys_vs_headless": round(speed["app_keys"] / speed["headless"], 3),
+        "rounds_app_vs_headless": [round(a["samples_per_s"] / h["samples_per_s"], 3) for h, a in rounds("app")],
+        "rounds_keys_vs_headless": [round(a["samples_per_s"] / h["samples_per_s"], 3) for h, a in rounds("app_keys")],
+        "app_probed_vs_headless": round(speed["app_probed"] / speed["headless"], 3),
         "key_every_s": args.key_every,
         "lag_ms_p50": round(pct(lags, 0.5), 2),
         "lag_ms_p95": round(pct(lags, 0.95), 2),
         "lag_ms_max": round(max(lags), 2),
         "lag_ticks": len(lags),
+        "busy_ms_max_watched": round(max(r["busy_ms_max"] for r in runs["app"]), 2),
+        "busy_ms_max_keys": round(max(r["busy_ms_max"] for r in runs["app_keys"]), 2),
         "key_ms_median": round(statistics.median(keys), 2),
         "key_ms_p95": round(pct(keys, 0.95), 2),
         "key_ms_max": round(max(keys), 2),

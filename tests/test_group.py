@@ -306,3 +306,81 @@ def test_tuning_picks_a_mode_per_geometry_once(monkeypatch: pytest.MonkeyPatch) 
     assert group_conv.fastest(*args) in group_conv.MODES
     assert group_conv.fastest(*args) == group_conv.fastest(*args)
     assert len(timed) == len(group_conv.MODES)  # timed once, then cached
+
+
+TWO_CONVS = "conv 4 | relu | conv 6 s2 | relu | flatten | linear 10"
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_tuning_times_each_conv_on_the_layout_the_one_before_leaves(
+    channels_last: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[bool, tuple[str, ...]]] = []
+
+    def fastest(*args) -> str:
+        *_, channels_last_input, modes = args
+        seen.append((channels_last_input, modes))
+        return modes[1]  # channels_last where offered, else members
+
+    monkeypatch.setattr(group_conv, "fastest", fastest)
+    spec = or_raise(resolve(TWO_CONVS))
+    model = stack([initial_model(spec, s) for s in (0, 1)], [dropout_generator(s) for s in (0, 1)])
+    group_module.tune(model, torch.randn(3, 2, 28, 28), channels_last)
+    if channels_last:  # the first conv's choice lays out the second's input
+        assert seen == [(False, group_conv.MODES), (True, group_conv.MODES)]
+    else:  # batch norm, or a device the solo runs keep contiguous: never offered
+        assert [modes for _, modes in seen] == [("grouped", "members", "unfold")] * 2
+        assert [cl for cl, _ in seen] == [False, False]
+
+
+def test_channels_last_convs_hand_on_a_channels_last_output() -> None:
+    x = torch.randn(2, 6, 7, 7)
+    weight, bias = torch.randn(3, 4, 2, 3, 3), torch.randn(3, 4)
+    out = group_conv.conv("channels_last", x, weight, bias, (2, 2), (1, 1))
+    assert group_conv.is_channels_last(out)
+    assert not group_conv.is_channels_last(group_conv.conv("grouped", x, weight, bias, (2, 2), (1, 1)))
+    assert not group_conv.is_channels_last(torch.randn(2, 6, 1, 1).contiguous(memory_format=torch.channels_last))
+
+
+def test_predictions_are_the_first_highest_class_as_argmax_gives() -> None:
+    scores = torch.tensor([[[1.0, 5.0], [3.0, 5.0], [3.0, 0.0]]])  # (1 member, 3 classes, 2 samples): ties
+    assert group_module.predictions(scores).tolist() == [[1, 0]] == scores.argmax(1).tolist()
+    rand = torch.randn(4, 10, 33)
+    assert torch.equal(group_module.predictions(rand), rand.argmax(1))
+
+
+def test_classes_first_scores_give_each_members_loss() -> None:
+    logits, y = torch.randn(3, 5, 10), torch.randint(0, 10, (3, 5))
+    scores = group_module.classes_first(logits)
+    assert scores.shape == (3, 10, 5) and scores.is_contiguous()
+    got = torch.nn.functional.cross_entropy(scores, y, reduction="none")
+    for k in range(3):
+        assert torch.allclose(got[k], torch.nn.functional.cross_entropy(logits[k], y[k], reduction="none"))
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_batch_gathered_into_the_reused_buffer_is_the_fresh_one(flat: bool) -> None:
+    x, y = torch.randn(20, 2, 5, 5), torch.arange(20)
+    index = torch.randperm(20)[:12].view(3, 4)
+    buffer = torch.full((3 * 6, 50), float("nan"))  # room for a full batch of 6; this one is 4
+    fresh, labels = group_module._gather(x, y, index, flat)
+    reused, reused_labels = group_module._gather(x, y, index, flat, buffer)
+    assert torch.equal(fresh, reused) and torch.equal(labels, reused_labels)
+    assert reused.data_ptr() == buffer.data_ptr()
+    member = 1
+    expected = x[index[member]]
+    got = fresh[member] if flat else fresh[:, 2 * member : 2 * member + 2]
+    assert torch.equal(got, expected)
+
+
+def test_a_stacked_linear_layers_gradient_arrives_in_its_weights_layout() -> None:
+    """No copy in AccumulateGrad: from x W^T the gradient came transposed, and was copied every step."""
+    linear = group_module._Linear([torch.nn.Linear(7, 3) for _ in range(4)])
+    arrived: list[bool] = []
+    linear.weight.register_hook(lambda grad: arrived.append(grad.stride() == linear.weight.stride()))
+    x = torch.randn(4, 5, 7)
+    out = linear(x)
+    out.sum().backward()
+    assert arrived == [True]
+    for k in range(4):
+        assert torch.allclose(out[k], x[k] @ linear.weight[k].T + linear.bias[k], atol=1e-6)

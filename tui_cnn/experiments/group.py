@@ -18,7 +18,9 @@ Chosen over `torch.func` (`stack_module_state` + `functional_call` + `vmap`, who
 is a grouped conv too): whole steps, 8 members, one thread, on a shared 2-core CPU, measured side
 by side: simple_cnn 10.7 ms grouped vs 11.6 ms vmapped (1.50x and 1.38x of 8 solo steps), mlp
 2.3 vs 3.1 ms; and vmap's random ops cannot draw member k's dropout from member k's generator.
-The grouped convolutions run contiguous: channels-last made them 1.6x slower here.
+Each stacked conv runs the way `tune` timed fastest on this machine (`group_conv`):
+channels-last grouped convolutions were 1.6x slower than contiguous ones on that EPYC, and
+1.5x faster on a 2-core Xeon with AVX-512, so neither is fixed.
 """
 
 from __future__ import annotations

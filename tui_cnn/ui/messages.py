@@ -3,7 +3,9 @@
 Textual mutates a message while dispatching it (forwarding, stopping), so a message
 cannot itself be a frozen dataclass; each one carries frozen values instead (specs,
 trainer events, weight snapshots). Progress-like messages define `can_replace`, so a
-flood from the trainer coalesces into the latest one when the UI falls behind.
+flood from the trainer coalesces into the latest one when the UI falls behind. The run's
+messages that only the Training pane handles do not bubble: each hop up the DOM (grid,
+screen, app) woke another message pump, three times for every step and epoch.
 """
 
 from __future__ import annotations
@@ -51,12 +53,12 @@ class SpecChanged(Message):
 
 
 @dataclass
-class RunStarted(Message):
+class RunStarted(Message, bubble=False):
     event: Started
 
 
 @dataclass
-class RunStep(Message):
+class RunStep(Message, bubble=False):
     """The latest step and the recent ones, so dropping an older RunStep loses no curve points.
 
     A group's steps are its members' means; `bands` holds their (loss, acc) min..max, one per step of `history`.
@@ -71,7 +73,7 @@ class RunStep(Message):
 
 
 @dataclass
-class RunEpoch(Message):
+class RunEpoch(Message, bubble=False):
     event: EpochEnd
     bands: tuple[Spread, Spread] | None = None  # a group's (val loss, val acc) min..max over its members
 
@@ -97,7 +99,7 @@ class SettingsChanged(Message):
 
 
 @dataclass
-class RunEnded(Message):
+class RunEnded(Message, bubble=False):
     """Exactly one per run, also for runs that failed before training began."""
 
     event: Ended
