@@ -232,6 +232,44 @@ def test_writes_from_another_thread(store: RunStore) -> None:
     assert store.get(recorder.run_id).status == "finished"
 
 
+def test_two_threads_starting_runs_under_one_drawn_id_get_a_row_each(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep's groups on two devices start runs at once: the id check and the insert must not interleave."""
+    import threading
+
+    both_checked = threading.Barrier(2, timeout=1)
+    exists = RunStore._exists
+
+    def checked_slowly(self: RunStore, run_id: str) -> bool:
+        found = exists(self, run_id)
+        try:
+            both_checked.wait()  # without the store's lock both threads see the id free, then both insert it
+        except threading.BrokenBarrierError:
+            pass  # with it, the other thread waits for the lock: nobody comes
+        return found
+
+    monkeypatch.setattr(RunStore, "_exists", checked_slowly)
+    recorders = [store.recorder(), store.recorder()]
+    recorders[1].run_id = recorders[0].run_id  # the same 4 hex digits drawn in the same second
+    errors: list[Exception] = []
+
+    def start(recorder) -> None:
+        try:
+            recorder(started())
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(r,)) for r in recorders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert recorders[0].run_id != recorders[1].run_id
+    assert sorted(r.run_id for r in store.runs()) == sorted(r.run_id for r in recorders)
+
+
 def test_a_killed_run_keeps_its_time_up_to_the_last_epoch(store: RunStore, tmp_path: Path) -> None:
     from click.testing import CliRunner
 

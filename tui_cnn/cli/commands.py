@@ -22,6 +22,8 @@ from ..architecture.presets import PRESETS, resolve
 from ..architecture.spec import ParseError, Spec, parse_shape
 
 if TYPE_CHECKING:
+    import torch
+
     from ..experiments.sweep import Sweep, SweepCallback, SweepResult
     from ..store.runs import RunRecord, RunStore
     from ..training.config import TrainConfig
@@ -70,7 +72,14 @@ def train_options(f: Callable) -> Callable:
         click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"]), default="adam", show_default=True),
         click.option("--weight-decay", type=float, default=0.0, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--device", default="auto", show_default=True, help="auto (cuda, mps, cpu), cuda, mps, cpu"),
+        click.option(
+            "--device",
+            default="auto",
+            show_default=True,
+            help="auto (cuda, mps, cpu), cuda[:N], mps, cpu; sweep, compare --seeds and ladder also take a list,"
+            " one group per device at once (cuda:0,cuda:1; cpu,cpu overlaps two on a many-core CPU), or all"
+            " (every CUDA device; without CUDA the one device auto picks)",
+        ),
         click.option("--amp", is_flag=True, help="bf16 autocast (CUDA; ignored with a notice on the CPU)"),
         click.option("--compile", "compile_", is_flag=True, help="torch.compile the model (CUDA)"),
         click.option("--cuda-graphs", is_flag=True, help="replay each training step as one captured CUDA graph (CUDA)"),
@@ -101,6 +110,39 @@ def _config(opts: dict[str, Any]) -> TrainConfig:
     if problem:
         raise BadInput(problem)
     return config
+
+
+def _a_list(device: str) -> bool:
+    """Whether `--device` names several devices (cuda:0,cuda:1) or all of them."""
+    return "," in device or device.strip().lower() == "all"
+
+
+def _one_device(opts: dict[str, Any]) -> None:
+    """BadInput for a device list (or all) where one model or run trains: lists share groups out."""
+    text = opts["device"]
+    if _a_list(text):
+        raise BadInput(
+            f"--device {text}: a list of devices (or all) is for sweep, compare --seeds and ladder,"
+            " which train one group per device; give one device here"
+        )
+
+
+def _sweep_devices(opts: dict[str, Any]) -> list[torch.device]:
+    """The devices a sweep's groups share out, or [] for one device, trained as without a list.
+
+    With a list (or all), `opts["device"]` becomes its first device: the data loads there,
+    and each worker moves it to its own device once.
+    """
+    from ..training.devices import DeviceError, pick_many
+
+    text = opts["device"]
+    try:
+        devices = pick_many(text)
+    except DeviceError as exc:
+        raise BadInput(str(exc)) from exc
+    if _a_list(text):
+        opts["device"] = str(devices[0])
+    return devices if len(devices) > 1 else []
 
 
 def _dataset(opts: dict[str, Any]) -> str:
@@ -148,6 +190,7 @@ def main(ctx: click.Context, arch: str, **opts: Any) -> None:
     if ctx.invoked_subcommand is not None:
         return
     _spec(arch)  # fail fast, before the screen is taken over
+    _one_device(opts)
     from ..app import run_app
 
     status = run_app(
@@ -331,13 +374,17 @@ def _numbers(text: str, kind: type, option: str) -> list:
     return values
 
 
-def _sweep_data(archs: Sequence[str], opts: dict[str, Any], lrs: Sequence[float] = ()) -> tuple[list, Any, TrainConfig]:
-    """The specs (name, spec), the data on the device and the base config; BadInput for any that cannot train."""
+def _sweep_data(
+    archs: Sequence[str], opts: dict[str, Any], lrs: Sequence[float] = ()
+) -> tuple[list, Any, TrainConfig, list[torch.device]]:
+    """The specs (name, spec), the data on the device, the base config and the devices to share the groups out
+    over ([]: one); BadInput for any that cannot train."""
     from ..training.torch_import import import_torch
 
     import_torch()
     from ..architecture.budget import budget_of, check_trainable
 
+    devices = _sweep_devices(opts)
     base = _config(opts)
     for lr in lrs:
         _config({**opts, "lr": lr})
@@ -347,7 +394,7 @@ def _sweep_data(archs: Sequence[str], opts: dict[str, Any], lrs: Sequence[float]
         problem = check_trainable(budget_of(spec, data.input_shape), data.num_classes)
         if problem:
             raise BadInput(f"{name}: {problem}")
-    return specs, data, base
+    return specs, data, base, devices
 
 
 def _run_sweep(build: Callable[[SweepCallback], Sweep]) -> SweepResult:
@@ -373,10 +420,10 @@ def _train_sweep(
     """Train each ARCH as one group of every seed x lr; every member lands in the store (under `sweep_id`)."""
     from ..experiments.sweep import Sweep, member_configs
 
-    specs, data, base = _sweep_data(archs, opts, lrs or ())
+    specs, data, base, devices = _sweep_data(archs, opts, lrs or ())
     store = _store(opts["runs_dir"])
     configs = member_configs(base, seeds, list(lrs or [base.lr]))
-    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress, sweep_id=sweep_id))
+    return _run_sweep(lambda progress: Sweep(specs, data, configs, store, progress, sweep_id=sweep_id, devices=devices))
 
 
 def _resumable(
@@ -417,6 +464,7 @@ def train(ctx: click.Context, arch: str | None, resume_id: str | None, as_json: 
 
     Exit status: 0 finished, 1 diverged or failed, 2 bad input, 130 interrupted.
     """
+    _one_device(opts)
     resume = None
     if resume_id:
         arch, resume = _resumable(ctx, arch, resume_id, opts)
@@ -454,6 +502,7 @@ def compare(archs: tuple[str, ...], as_json: bool, n_seeds: int | None, **opts: 
 
             console().print(compare_groups_table(result))
         sys.exit(_exit_code(result.status))
+    _one_device(opts)
     results = []
     status = "finished"
     for arch in archs:

@@ -73,9 +73,9 @@ def ladder(as_json: bool, **opts: Any) -> None:
     from ..experiments.ladder_run import ladder_results, ladder_sweep
 
     seeds = _seeds(opts, default=3)
-    _, data, base = _sweep_data([rung.arch for rung in RUNGS], opts)
+    _, data, base, devices = _sweep_data([rung.arch for rung in RUNGS], opts)
     store = _store(opts["runs_dir"])
-    result = _run_sweep(lambda progress: ladder_sweep(data, base, seeds, store, on_event=progress))
+    result = _run_sweep(lambda progress: ladder_sweep(data, base, seeds, store, on_event=progress, devices=devices))
     rungs = ladder_results(result.groups)
     found = factors({r.arch: r.params for r in rungs})
     if as_json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -282,10 +283,18 @@ def group_panel(summary: GroupSummary, members: Sequence[RunRecord], bands: Sequ
     return Group(head, runs, spark_line, curve)
 
 
+def _where(event: Started) -> str:
+    """The device a run trains on as the user named it (cuda:1), else its kind (cuda for auto)."""
+    named = str(event.config.get("device", "auto"))
+    return event.device if named == "auto" else named
+
+
 class SweepProgress:
     """One bar per group (an architecture's members in one step): the members' mean loss and accuracy, on stderr.
 
-    When stderr is not a terminal: one line per group and epoch, once every live member has reported it.
+    Each bar and line names its architecture and device: a sweep over several devices trains
+    groups at once, their events arriving from one thread per device (hence the lock). When
+    stderr is not a terminal: one line per group and epoch, once every live member has reported it.
     """
 
     def __init__(self, quiet: bool = False) -> None:
@@ -306,6 +315,7 @@ class SweepProgress:
         self.ended: dict[int, set[int]] = {}
         self.steps: dict[int, dict[int, tuple[float, float]]] = {}
         self.epochs: dict[tuple[int, int], list[float]] = {}
+        self._lock = threading.Lock()
 
     def __enter__(self) -> SweepProgress:
         self.progress.__enter__()
@@ -319,18 +329,25 @@ class SweepProgress:
             self.progress.console.print(text)
 
     def __call__(self, group: int, member: int, event: Any) -> None:
+        with self._lock:
+            self._add(group, member, event)
+
+    def _add(self, group: int, member: int, event: Any) -> None:
         p = self.progress
         if isinstance(event, Started):
             started = self.started.setdefault(group, {})
             started[member] = event
             if group not in self.tasks:
                 size = event.config.get("group_size", 1)
+                where = _where(event)
+                named = event.device_name if where == event.device else f"{event.device_name} ({where})"
                 self._print(
                     f"[bold]{event.arch}[/] x{size} members, {event.params:,} params each, on {event.dataset} "
-                    f"({event.train_size:,} train / {event.val_size:,} val), {event.device_name}"
+                    f"({event.train_size:,} train / {event.val_size:,} val), {named}"
                 )
                 total = event.epochs * event.steps_per_epoch
-                self.tasks[group] = p.add_task(f"{event.arch} x{size}", total=total, epoch="", stats="")
+                label = f"{event.arch} x{size} on {where}"
+                self.tasks[group] = p.add_task(label, total=total, epoch="", stats="")
         elif isinstance(event, Step) and group in self.tasks:
             steps = self.steps.setdefault(group, {})
             steps[member] = (event.loss, event.acc)
@@ -349,8 +366,11 @@ class SweepProgress:
             if len(accs) >= live:
                 mean = sum(accs) / len(accs)
                 if self.lines:
-                    arch = next(iter(self.started[group].values())).arch
-                    self._print(f"{arch} epoch {event.epoch}  members {len(accs)}  mean val acc {pct(mean)}")
+                    first = next(iter(self.started[group].values()))
+                    self._print(
+                        f"{first.arch} on {_where(first)} epoch {event.epoch}  members {len(accs)}"
+                        f"  mean val acc {pct(mean)}"
+                    )
                 else:
                     p.update(self.tasks[group], stats=f"mean val acc {pct(mean)}")
         elif isinstance(event, Ended):

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from ..architecture.presets import preset
 from ..store.groups import GroupSummary, by_group, groups
 from ..store.runs import RunStore
@@ -43,8 +45,12 @@ def ladder_sweep(
     on_event: SweepCallback | None = None,
     *,
     data_dir: Path | str | None = None,
+    devices: Sequence[torch.device | str] = (),
 ) -> Sweep:
-    """The ladder as a sweep, ready to `run()`: each rung one group of `seeds` under `base`'s settings."""
+    """The ladder as a sweep, ready to `run()`: each rung one group of `seeds` under `base`'s settings.
+
+    With several `devices`, the rungs train one per device at once (see `Sweep`).
+    """
 
     def on_groups(index: int, groups: list[GroupSummary]) -> None:
         if on_rung is not None and groups:
@@ -52,7 +58,7 @@ def ladder_sweep(
 
     archs = [(rung.arch, preset(rung.arch)) for rung in RUNGS]
     configs = member_configs(base, seeds, [base.lr])
-    return Sweep(archs, dataset, configs, store, on_event, on_groups, data_dir=data_dir)
+    return Sweep(archs, dataset, configs, store, on_event, on_groups, data_dir=data_dir, devices=devices)
 
 
 @dataclass(frozen=True)
@@ -65,15 +71,20 @@ class StoredLadder:
 
 
 def newest_ladder(store: RunStore) -> StoredLadder | None:
-    """The newest ladder in the store: a sweep whose groups are the rungs in ladder order (two at least; a stopped
-    ladder keeps the rungs it finished), or None. What the app's Ladder view shows before it trains one."""
+    """The newest ladder in the store: a sweep whose groups are the ladder's first rungs (two at least; a stopped
+    ladder keeps the rungs it finished), or None. What the app's Ladder view shows before it trains one.
+
+    The rungs are taken in ladder order, not the order they started in: a ladder over several
+    devices starts its rungs at once, and the store files them as they start.
+    """
     order = [rung.arch for rung in RUNGS]
+    rank = {arch: i for i, arch in enumerate(order)}
     seen: set[str] = set()
     for group in groups(store):  # newest first
         if group.sweep_id is None or group.sweep_id in seen or group.arch not in order:
             continue
         seen.add(group.sweep_id)
-        found = by_group(store.members(group.sweep_id))
+        found = sorted(by_group(store.members(group.sweep_id)), key=lambda g: rank.get(g.arch, len(order)))
         archs = [g.arch for g in found]
         if len(archs) >= 2 and archs == order[: len(archs)]:
             return StoredLadder(group.sweep_id, found[0].dataset, ladder_results(found))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 LOG_NAME = "cnn-tui.log"
@@ -47,36 +48,51 @@ class _LazyFileHandler(logging.FileHandler):
         pass
 
 
+_LOCK = threading.Lock()
+_SHARED: dict[str, tuple[logging.Handler, int]] = {}  # a log file -> its one handler, and how many LogFiles hold it
+
+
 class LogFile:
     """The package's records (INFO and up) appended to `<root>/cnn-tui.log` while open.
 
-    Opening one for a file that another open `LogFile` already writes does nothing (the app
-    keeps its log open while each run opens its own), so no record is written twice.
+    Every open `LogFile` for one file shares one handler, removed when the last of them closes
+    (the app keeps its log open while each run opens its own; a sweep's groups on several
+    devices open and close theirs at different times), so no record is written twice and none
+    is lost while a group still runs. Safe to open and close from any thread.
     """
 
     def __init__(self, root: Path | str) -> None:
         self.path = log_path(root)
-        self._handler: logging.Handler | None = None
+        self._target = os.path.abspath(self.path)
+        self._holding = False
 
     def open(self) -> LogFile:
-        logger = logging.getLogger(PACKAGE)
-        target = os.path.abspath(self.path)
-        if self._handler is None and not any(
-            isinstance(h, _LazyFileHandler) and h.baseFilename == target for h in logger.handlers
-        ):
-            handler = _LazyFileHandler(self.path, delay=True, encoding="utf-8")
-            handler.setFormatter(logging.Formatter(FORMAT))
-            logger.addHandler(handler)
-            if logger.getEffectiveLevel() > logging.INFO:
-                logger.setLevel(logging.INFO)
-            self._handler = handler
+        with _LOCK:
+            if self._holding:
+                return self
+            handler, holders = _SHARED.get(self._target, (None, 0))
+            if handler is None:
+                handler = _LazyFileHandler(self.path, delay=True, encoding="utf-8")
+                handler.setFormatter(logging.Formatter(FORMAT))
+                logger = logging.getLogger(PACKAGE)
+                logger.addHandler(handler)
+                if logger.getEffectiveLevel() > logging.INFO:
+                    logger.setLevel(logging.INFO)
+            _SHARED[self._target] = (handler, holders + 1)
+            self._holding = True
         return self
 
     def close(self) -> None:
-        if self._handler is not None:
-            logging.getLogger(PACKAGE).removeHandler(self._handler)
-            self._handler.close()
-            self._handler = None
+        with _LOCK:
+            if not self._holding:
+                return
+            self._holding = False
+            handler, holders = _SHARED.pop(self._target)
+            if holders > 1:
+                _SHARED[self._target] = (handler, holders - 1)
+                return
+            logging.getLogger(PACKAGE).removeHandler(handler)
+            handler.close()
 
     def __enter__(self) -> LogFile:
         return self.open()

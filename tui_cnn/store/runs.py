@@ -208,7 +208,7 @@ class RunStore:
         self.root = Path(root).expanduser()
         self.db_path = self.root / DB_NAME
         self.weights_dir = self.root / "weights"
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a new run's id is checked and inserted under one hold
         try:
             self.weights_dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -416,26 +416,35 @@ class RunStore:
         self.weights_path(record.run_id).unlink(missing_ok=True)
         self.checkpoint_path(record.run_id).unlink(missing_ok=True)
 
-    def _insert_run(self, run_id: str, event: Started, group_id: str | None, sweep_id: str | None) -> None:
+    def _insert_run(self, run_id: str, event: Started, group_id: str | None, sweep_id: str | None) -> str:
+        """File a new run under `run_id`, or a fresh id if that one is taken; returns the id it got.
+
+        The check and the insert hold the lock together: two threads starting runs at once
+        (a sweep's groups on several devices) never both take a free-looking id.
+        """
         created = datetime.now().astimezone().isoformat(timespec="seconds")
-        self._execute(
-            "INSERT INTO runs (run_id, arch, line, params, dataset, config, device, status, created, host, pid,"
-            " group_id, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                event.arch,
-                event.line,
-                event.params,
-                event.dataset,
-                json.dumps(event.config, default=str),
-                event.device_name,
-                created,
-                socket.gethostname(),
-                os.getpid(),
-                group_id,
-                sweep_id,
-            ),
-        )
+        with self._lock:
+            while self._exists(run_id):
+                run_id = _new_run_id()
+            self._execute(
+                "INSERT INTO runs (run_id, arch, line, params, dataset, config, device, status, created, host, pid,"
+                " group_id, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    event.arch,
+                    event.line,
+                    event.params,
+                    event.dataset,
+                    json.dumps(event.config, default=str),
+                    event.device_name,
+                    created,
+                    socket.gethostname(),
+                    os.getpid(),
+                    group_id,
+                    sweep_id,
+                ),
+            )
+        return run_id
 
     def _continue_run(self, record: RunRecord, event: Started, after_epoch: int) -> None:
         """A resumed run is running again: its new config with a note, its curve cut back to the checkpoint.
@@ -529,9 +538,7 @@ class Recorder:
             if self._resume is not None:
                 self.store._continue_run(self._resume, event, self._after_epoch)
             else:
-                while self.store._exists(self.run_id):
-                    self.run_id = _new_run_id()
-                self.store._insert_run(self.run_id, event, self.group_id, self.sweep_id)
+                self.run_id = self.store._insert_run(self.run_id, event, self.group_id, self.sweep_id)
             self._started = True
         elif not self._started:
             return

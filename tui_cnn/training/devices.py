@@ -62,6 +62,26 @@ def pick(name: str | torch.device = "auto") -> torch.device:
     return device
 
 
+def pick_many(text: str) -> list[torch.device]:
+    """A sweep's devices: one (as `pick`), a comma-separated list (`cuda:0,cuda:1`), or `all`.
+
+    `all` is every visible CUDA device; on a machine without CUDA it is the one device `auto`
+    picks, so a script that says `all` runs anywhere. A device may repeat: `cpu,cpu` overlaps
+    two small groups on a many-core CPU (and is how the tests run groups at once without a GPU).
+    """
+    if text.strip().lower() == "all":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [torch.device("cuda", i) for i in range(count)] or [pick("auto")]
+    entries = [part.strip() for part in text.split(",")]
+    if not any(entries):
+        raise DeviceError("no device given; use auto, cpu, cuda:N, a list such as cuda:0,cuda:1, or all")
+    if "" in entries:
+        raise DeviceError(f"an empty entry in the device list {text!r}; separate the devices by single commas")
+    if len(entries) > 1 and "all" in (e.lower() for e in entries):
+        raise DeviceError(f"all stands alone, not in a list ({text!r})")
+    return [pick(entry) for entry in entries]
+
+
 def device_name(device: torch.device | str) -> str:
     """A name for people: "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU (2 threads)"."""
     device = torch.device(device)
