@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.css.stylesheet import Stylesheet
-from textual.widgets import Footer
+from textual.geometry import Region
 from textual.widgets._footer import FooterKey
 
 from tui_cnn.ui.panes.training import TrainingPane
 from tui_cnn.ui.widgets.budget_table import BudgetTable
+from tui_cnn.ui.widgets.footer import Footer
 
 from . import apps
 
@@ -23,9 +24,10 @@ SWITCHES = "2323"  # Budget, Training, Budget, Training
 
 
 async def switch_panes(pilot, monkeypatch, cls: type, name: str, counted) -> None:  # noqa: ANN001
-    """Settle after one switch each way (the footer's key sets built), then count while switching."""
+    """Settle after one switch each way (the footer's key sets built and kept), then count while switching."""
     await pilot.press("2", "3")
-    await pilot.pause()
+    await apps.initial_weights_drawn(pilot)  # the Kernels pane's first picture lays out its pane
+    await apps.settle(pilot)
     monkeypatch.setattr(cls, name, counted)
     for key in SWITCHES:
         await pilot.press(key)
@@ -53,7 +55,12 @@ async def test_a_pane_switch_restyles_the_two_panes_not_their_widgets(tmp_path: 
     assert "CurveChart" not in restyled and "ProgressBar" not in restyled
 
 
-async def test_the_footer_builds_each_set_of_keys_once_and_shows_the_focused_panes(tmp_path: Path, monkeypatch) -> None:
+def footer_text(app) -> str:  # noqa: ANN001
+    footer = app.main.query_one(Footer)
+    return footer.render_lines(Region(0, 0, footer.size.width, 1))[0].text
+
+
+async def test_the_footer_draws_a_set_of_keys_it_has_shown_from_its_line(tmp_path: Path, monkeypatch) -> None:
     app = apps.make_app(tmp_path)
     built: list[str] = []
     init = FooterKey.__init__
@@ -65,14 +72,91 @@ async def test_the_footer_builds_each_set_of_keys_once_and_shows_the_focused_pan
     async with app.run_test(size=WIDE) as pilot:
         await switch_panes(pilot, monkeypatch, FooterKey, "__init__", counted)
         footer = app.main.query_one(Footer)
-        shown = [k.key for k in footer.query(FooterKey) if k.display and k.parent.display]
-        assert shown == ["t", "space", "x", "h", "q", "question_mark", "ctrl+p"]
+        assert footer.drawn_from_line() and not footer.query(FooterKey)
+        assert footer_text(app).split() == ["t", "Train", "space", "Pause", "x", "Stop", "h", "Settings", "q", "Quit",
+                                            "?", "Help", "▏^p", "palette"]  # fmt: skip
         await pilot.press("2")
         await pilot.pause()
         assert isinstance(app.focused, BudgetTable)
-        shown = [k.key for k in footer.query(FooterKey) if k.display and k.parent.display]
-        assert shown == ["g", "q", "question_mark", "ctrl+p"]
+        assert footer_text(app).split() == ["g", "Target", "q", "Quit", "?", "Help", "▏^p", "palette"]
     assert built == []
+
+
+async def test_a_pane_switch_lays_nothing_out(tmp_path: Path, monkeypatch) -> None:
+    """The footer's keys change in one line's repaint: the screen's layout stays as it was."""
+    from textual.screen import Screen
+
+    app = apps.make_app(tmp_path)
+    layouts: list[int] = []
+    refresh_layout = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
+        layouts.append(1)
+        return refresh_layout(self, *args, **kwargs)
+
+    async with app.run_test(size=WIDE) as pilot:
+        await switch_panes(pilot, monkeypatch, Screen, "_refresh_layout", counted)
+    assert layouts == []
+
+
+async def test_a_kept_line_paints_the_cells_textuals_widgets_paint(tmp_path: Path) -> None:
+    """With the mouse over the footer its widgets draw it; away, its kept line: the same cells and styles."""
+    size = (160, 40)  # room at the right of every pane's keys for a blank cell to hover
+
+    def footer_row() -> list[tuple[str, str]]:
+        """Each cell of the screen's last row: its character and style (not the mouse's metadata)."""
+        strips = app.screen._compositor.render_full_update().strips[-1]
+        return [(char, str(seg.style)) for strip in strips for seg in strip for char in seg.text]
+
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        for pane in "1234":
+            await pilot.press(pane)
+            await apps.settle(pilot)
+            footer = app.main.query_one(Footer)
+            assert footer.drawn_from_line()
+            from_line = footer_row()
+            await pilot.hover(Footer, offset=(size[0] - 20, 0))  # a blank cell: no key highlighted
+            await apps.settle(pilot)
+            assert footer.query(FooterKey) and not footer.drawn_from_line()
+            assert footer_row() == from_line, f"pane {pane}"
+            await pilot.hover("#pane-bar")
+            await apps.settle(pilot)
+            assert footer.drawn_from_line()
+
+
+async def test_a_click_on_a_key_drawn_from_the_line_runs_it(tmp_path: Path) -> None:
+    from tui_cnn.ui.dialogs.modals import Prompt
+
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2", "3", "2")
+        await apps.settle(pilot)
+        assert app.main.query_one(Footer).drawn_from_line()
+        assert await pilot.click(Footer, offset=(1, 0))  # the first key: g Target
+        await apps.settle(pilot)
+        assert isinstance(app.screen, Prompt)
+
+
+async def test_the_footer_draws_its_keys_anew_for_a_new_width_and_theme(tmp_path: Path) -> None:
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("2", "3")
+        await apps.settle(pilot)
+        footer = app.main.query_one(Footer)
+        wide = footer.render_lines(Region(0, 0, WIDE[0], 1))[0]
+        await pilot.resize_terminal(100, 40)
+        await apps.settle(pilot)
+        assert footer.drawn_from_line() and footer.size.width == 100
+        assert footer_text(app).split()[:2] == ["t", "Train"] and footer_text(app).rstrip().endswith("palette")
+        await pilot.resize_terminal(*WIDE)
+        await apps.settle(pilot)
+        assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0] == wide
+        app.theme = "textual-light"
+        await apps.settle(pilot)
+        assert footer.drawn_from_line()
+        assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0].text == wide.text
+        assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0] != wide  # the light theme's colours
 
 
 async def test_a_pane_switch_repaints_what_changed_not_the_whole_screen(tmp_path: Path, monkeypatch) -> None:
