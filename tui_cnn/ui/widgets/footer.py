@@ -77,7 +77,7 @@ class Footer(TextualFooter):
         if wanted == self._shown or self._pointer or self._line_key(wanted) not in self._lines:
             return wanted == self._shown
         if self._widgets:  # they must go first: not in this frame
-            self.run_worker(self._show_line(wanted), exclusive=True, group="footer")
+            self.call_later(self._show_line, wanted)
             return False
         self._shown = wanted
         self._lines.move_to_end(self._line_key(wanted))
@@ -97,6 +97,8 @@ class Footer(TextualFooter):
 
     async def _show_line(self, wanted: object) -> None:
         """Draw `wanted` from its kept line: its widgets, if any, go (one layout), then a repaint."""
+        if self._pointer or self._line_key(wanted) not in self._lines or wanted != self.shown_keys():
+            return  # meanwhile the mouse came back, the line went or the keys moved on: the widgets stay
         self._shown = wanted
         self._lines.move_to_end(self._line_key(wanted))
         if self._widgets:
@@ -125,7 +127,7 @@ class Footer(TextualFooter):
         self._lines[self._line_key(wanted)] = Kept(line, keys)
         while len(self._lines) > KEPT_SETS:
             self._lines.popitem(last=False)
-        self.run_worker(self._show_line(wanted), exclusive=True, group="footer")
+        self.call_later(self._show_line, wanted)
 
     def _drawn_line(self) -> Strip | None:
         """The footer's row as its widgets draw it: each one's own strip over its parent's, in DOM order."""
