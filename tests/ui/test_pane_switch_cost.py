@@ -55,6 +55,16 @@ async def test_a_pane_switch_restyles_the_two_panes_not_their_widgets(tmp_path: 
     assert "CurveChart" not in restyled and "ProgressBar" not in restyled
 
 
+async def line_drawn(pilot) -> bool:  # noqa: ANN001
+    """Whether the footer comes to draw its keys from a kept line (it takes a few frames after a change)."""
+    footer = pilot.app.main.query_one(Footer)
+    for _ in range(20):
+        await pilot.pause()
+        if footer.drawn_from_line():
+            return True
+    return False
+
+
 def footer_text(app) -> str:  # noqa: ANN001
     footer = app.main.query_one(Footer)
     return footer.render_lines(Region(0, 0, footer.size.width, 1))[0].text
@@ -72,7 +82,7 @@ async def test_the_footer_draws_a_set_of_keys_it_has_shown_from_its_line(tmp_pat
     async with app.run_test(size=WIDE) as pilot:
         await switch_panes(pilot, monkeypatch, FooterKey, "__init__", counted)
         footer = app.main.query_one(Footer)
-        assert footer.drawn_from_line() and not footer.query(FooterKey)
+        assert await line_drawn(pilot) and not footer.query(FooterKey)
         assert footer_text(app).split() == ["t", "Train", "space", "Pause", "x", "Stop", "h", "Settings", "q", "Quit",
                                             "?", "Help", "▏^p", "palette"]  # fmt: skip
         await pilot.press("2")
@@ -114,7 +124,7 @@ async def test_a_kept_line_paints_the_cells_textuals_widgets_paint(tmp_path: Pat
             await pilot.press(pane)
             await apps.settle(pilot)
             footer = app.main.query_one(Footer)
-            assert footer.drawn_from_line()
+            assert await line_drawn(pilot)
             from_line = footer_row()
             await pilot.hover(Footer, offset=(size[0] - 20, 0))  # a blank cell: no key highlighted
             await apps.settle(pilot)
@@ -122,7 +132,7 @@ async def test_a_kept_line_paints_the_cells_textuals_widgets_paint(tmp_path: Pat
             assert footer_row() == from_line, f"pane {pane}"
             await pilot.hover("#pane-bar")
             await apps.settle(pilot)
-            assert footer.drawn_from_line()
+            assert await line_drawn(pilot)
 
 
 async def test_a_click_on_a_key_drawn_from_the_line_runs_it(tmp_path: Path) -> None:
@@ -132,7 +142,7 @@ async def test_a_click_on_a_key_drawn_from_the_line_runs_it(tmp_path: Path) -> N
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("2", "3", "2")
         await apps.settle(pilot)
-        assert app.main.query_one(Footer).drawn_from_line()
+        assert await line_drawn(pilot)
         assert await pilot.click(Footer, offset=(1, 0))  # the first key: g Target
         await apps.settle(pilot)
         assert isinstance(app.screen, Prompt)
@@ -147,14 +157,15 @@ async def test_the_footer_draws_its_keys_anew_for_a_new_width_and_theme(tmp_path
         wide = footer.render_lines(Region(0, 0, WIDE[0], 1))[0]
         await pilot.resize_terminal(100, 40)
         await apps.settle(pilot)
-        assert footer.drawn_from_line() and footer.size.width == 100
+        assert await line_drawn(pilot) and footer.size.width == 100
         assert footer_text(app).split()[:2] == ["t", "Train"] and footer_text(app).rstrip().endswith("palette")
         await pilot.resize_terminal(*WIDE)
         await apps.settle(pilot)
+        assert await line_drawn(pilot)
         assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0] == wide
         app.theme = "textual-light"
         await apps.settle(pilot)
-        assert footer.drawn_from_line()
+        assert await line_drawn(pilot)
         assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0].text == wide.text
         assert footer.render_lines(Region(0, 0, WIDE[0], 1))[0] != wide  # the light theme's colours
 
@@ -195,3 +206,15 @@ async def test_a_pane_switch_repaints_the_panes_borders_not_the_widgets_inside(t
         await switch_panes(pilot, monkeypatch, Widget, "refresh", counted)
         assert app.main.query_one("#training").has_pseudo_class("focus")
     assert inside == []
+
+
+async def test_a_hidden_key_enabled_or_not_is_not_a_new_set_of_keys(tmp_path: Path) -> None:
+    """t, space and x are hidden everywhere: a run starting or ending must not make the footer build anew."""
+    app = apps.make_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("4")
+        await apps.settle(pilot)
+        keys, *_ = app.main.query_one(Footer).shown_keys()
+        shown = [key for key, *_ in keys]
+        assert "v" in shown and "ctrl+p" in shown  # the Kernels pane's own, and the palette's
+        assert not {"up", "down", "t", "space", "x"} & set(shown)  # hidden here

@@ -56,13 +56,19 @@ class Footer(TextualFooter):
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def shown_keys(self) -> object:
-        """Everything `compose` reads, as one comparable value (None before the bindings are ready)."""
+        """Everything `compose` reads, as one comparable value (None before the bindings are ready).
+
+        The keys it shows and the palette's key only: a hidden key that is enabled or disabled
+        (t, space and x, when a run starts or ends) changes nothing drawn.
+        """
         if not self._bindings_ready:
             return None
         app = self.app
+        palette = app.COMMAND_PALETTE_BINDING
         keys = tuple(
-            (b.key, app.get_key_display(b), b.description, b.action, b.group, b.show, enabled, tooltip)
-            for _, b, enabled, tooltip in self.screen.active_bindings.values()
+            (b.key, app.get_key_display(b), b.description, b.action, b.group, enabled, tooltip)
+            for key, (_, b, enabled, tooltip) in self.screen.active_bindings.items()
+            if b.show or key == palette
         )
         return keys, self.compact, self.show_command_palette, self.combine_groups
 
