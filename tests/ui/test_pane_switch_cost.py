@@ -92,21 +92,25 @@ async def test_the_footer_draws_a_set_of_keys_it_has_shown_from_its_line(tmp_pat
     assert built == []
 
 
+async def calls_while_switching(pilot, monkeypatch, cls: type, name: str) -> list[int]:  # noqa: ANN001
+    """One entry for each call of `cls.name` while the panes switch (after they settled)."""
+    calls: list[int] = []
+    real = getattr(cls, name)
+
+    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    await switch_panes(pilot, monkeypatch, cls, name, counted)
+    return calls
+
+
 async def test_a_pane_switch_lays_nothing_out(tmp_path: Path, monkeypatch) -> None:
     """The footer's keys change in one line's repaint: the screen's layout stays as it was."""
     from textual.screen import Screen
 
-    app = apps.make_app(tmp_path)
-    layouts: list[int] = []
-    refresh_layout = Screen._refresh_layout
-
-    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
-        layouts.append(1)
-        return refresh_layout(self, *args, **kwargs)
-
-    async with app.run_test(size=WIDE) as pilot:
-        await switch_panes(pilot, monkeypatch, Screen, "_refresh_layout", counted)
-    assert layouts == []
+    async with apps.make_app(tmp_path).run_test(size=WIDE) as pilot:
+        assert await calls_while_switching(pilot, monkeypatch, Screen, "_refresh_layout") == []
 
 
 async def test_a_kept_line_paints_the_cells_textuals_widgets_paint(tmp_path: Path) -> None:
@@ -173,17 +177,8 @@ async def test_the_footer_draws_its_keys_anew_for_a_new_width_and_theme(tmp_path
 async def test_a_pane_switch_repaints_what_changed_not_the_whole_screen(tmp_path: Path, monkeypatch) -> None:
     from textual._compositor import Compositor
 
-    app = apps.make_app(tmp_path)
-    full: list[int] = []
-    render_full_update = Compositor.render_full_update
-
-    def counted(self, *args, **kwargs):  # noqa: ANN001 - Textual's own signature
-        full.append(1)
-        return render_full_update(self, *args, **kwargs)
-
-    async with app.run_test(size=WIDE) as pilot:
-        await switch_panes(pilot, monkeypatch, Compositor, "render_full_update", counted)
-    assert full == []
+    async with apps.make_app(tmp_path).run_test(size=WIDE) as pilot:
+        assert await calls_while_switching(pilot, monkeypatch, Compositor, "render_full_update") == []
 
 
 async def test_a_pane_switch_repaints_the_panes_borders_not_the_widgets_inside(tmp_path: Path, monkeypatch) -> None:
