@@ -26,6 +26,7 @@ from ...architecture.spec import Spec
 from ...lessons.positions import kernels_at, position_spread
 from ..actions import KERNELS, bindings
 from ..messages import WeightSnapshot
+from ..pacing import Pacer
 from ..widgets import heatmap
 from ..widgets.heatmap import Picture
 from ..widgets.info import Info
@@ -191,6 +192,7 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         self.snapshot: WeightSnapshot | None = None
         self.problem = ""
         self._dirty = False
+        self._pacer = Pacer()  # the live redraws, slowed while the UI costs more than its share
         self._columns = 1
 
     def compose(self) -> ComposeResult:
@@ -258,7 +260,7 @@ class KernelsPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         self.redraw()
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty:
+        if self._dirty and self._pacer.due():
             self.redraw()
 
     # -- actions ------------------------------------------------------------------

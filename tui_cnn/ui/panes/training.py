@@ -46,6 +46,7 @@ from ..messages import (
     SettingsChanged,
     WeightSnapshot,
 )
+from ..pacing import Pacer
 from ..widgets.chart import Series, y_range
 from ..widgets.curves import CurveChart
 from ..widgets.info import Info
@@ -130,6 +131,7 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
         self._stop_requested = False
         self._worker: Worker | None = None
         self._dirty = False
+        self._pacer = Pacer()  # the live redraws, slowed while the UI costs more than its share
         self._device: Any = None
         self._gpu = ""  # the GPU's memory and utilisation, refreshed by a timer while training on CUDA
         self._gpu_timer: Timer | None = None
@@ -516,7 +518,7 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
             self.screen.refresh_bindings()
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty:
+        if self._dirty and self._pacer.due():
             self._redraw()
 
     def _redraw(self) -> None:
