@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import events
 from textual.compose import compose
@@ -27,9 +27,6 @@ from textual.widget import Widget
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
-if TYPE_CHECKING:
-    from textual.theme import Theme
-
 KEPT_SETS = 8  # lines kept (a few per pane: the keys differ by focus and by what is enabled)
 
 
@@ -38,7 +35,7 @@ class Kept:
     """A set of keys as its widgets drew it, and where each key was, for a click on the line."""
 
     line: Strip
-    keys: tuple[tuple[int, int, FooterKey], ...]  # (start, end) cells and the key's widget (detached)
+    keys: tuple[tuple[int, int, str, bool], ...]  # (start, end) cells, the key and whether it is enabled
 
 
 class Footer(TextualFooter):
@@ -53,7 +50,7 @@ class Footer(TextualFooter):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.app.theme_changed_signal.subscribe(self, self._draw_anew)
 
     def shown_keys(self) -> object:
         """Everything `compose` reads, as one comparable value (None before the bindings are ready).
@@ -129,7 +126,9 @@ class Footer(TextualFooter):
         if line is None:
             return
         x = self.region.x
-        keys = tuple((k.region.x - x, k.region.right - x, k) for k in self.query(FooterKey) if k.region)
+        keys = tuple(
+            (k.region.x - x, k.region.right - x, k.key, not k._disabled) for k in self.query(FooterKey) if k.region
+        )
         self._lines[self._line_key(wanted)] = Kept(line, keys)
         while len(self._lines) > KEPT_SETS:
             self._lines.popitem(last=False)
@@ -176,21 +175,20 @@ class Footer(TextualFooter):
         kept = self._kept()
         if kept is None:
             return
-        for start, end, key in kept.keys:
+        for start, end, key, enabled in kept.keys:
             if start <= event.x < end:
-                if key._disabled:
-                    self.app.bell()
+                if enabled:
+                    self.app.simulate_key(key)
                 else:
-                    self.app.simulate_key(key.key)
+                    self.app.bell()
                 return
 
-    def on_resize(self, _event: events.Resize) -> None:
-        if not self._widgets and self._shown is not None:
-            self.call_after_refresh(self.recompose)  # a new width: its line is drawn anew
-
-    def _theme_changed(self, _theme: Theme) -> None:
+    def _draw_anew(self, *_: object) -> None:
+        """A new width or theme: the line is drawn by the widgets again (its key misses the kept ones)."""
         if not self._widgets and self._shown is not None:
             self.call_after_refresh(self.recompose)
+
+    on_resize = _draw_anew
 
     async def on_enter(self, _event: events.Enter) -> None:
         """The mouse came in: Textual's widgets take over, for hover, tooltips and clicks."""
