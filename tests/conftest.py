@@ -10,6 +10,8 @@ import pytest
 from tui_cnn.training.data import Dataset, load
 
 from .devices import device_from, unavailable
+from .subsets import first_digits
+from .threads import one_torch_thread
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,6 +42,19 @@ def mnist5k() -> Dataset:
 def mnist5k_on_device(mnist5k: Dataset, device: str) -> Dataset:
     """The same digits on the test device (the same tensors on the CPU)."""
     return mnist5k.to(device)
+
+
+@pytest.fixture(scope="session")
+def tiny(mnist5k: Dataset) -> Dataset:
+    """256 train and 100 validation digits: 8 steps an epoch at batch 32, for tests that train many runs."""
+    return first_digits(mnist5k, 256, 100)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """One torch thread for the test, so that runs compared with each other sum in one order; restored after."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -19,17 +19,14 @@ from tui_cnn.training.trainer import TrainConfig, Trainer
 
 from .subsets import first_digits
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
+
 SPEC = preset("deep_mlp")  # has a dropout layer
 
 
 @pytest.fixture(scope="module")
 def small(mnist5k: Dataset) -> Dataset:
     return first_digits(mnist5k, 640, 200)
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 def _weights(data: Dataset, on_event=None) -> dict[str, torch.Tensor]:

@@ -17,21 +17,10 @@ from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Ended, Event
 from tui_cnn.training.trainer import Trainer
 
-from .subsets import first_digits
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
 
 CPU = {"device": "cpu", "weights_every": 0.0, "epochs": 2, "batch_size": 32}
 POOL_DROPOUT = "conv 8 | relu | maxpool 2 | dropout {p} | flatten | linear 10"
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)  # sums in one order: solo and group round alike
-
-
-@pytest.fixture(scope="module")
-def tiny(mnist5k: Dataset) -> Dataset:
-    """256 train and 100 validation digits: 8 steps an epoch at batch 32."""
-    return first_digits(mnist5k, 256, 100)
 
 
 def configs(*members: tuple[int, float], **changes) -> list[TrainConfig]:

@@ -17,19 +17,9 @@ from tui_cnn.training.config import TrainConfig
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import Event, Step
 
-from .subsets import first_digits
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
 
 CPU = {"device": "cpu", "weights_every": 0.0, "epochs": 2, "batch_size": 64, "optimizer": "sgd"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def tiny(mnist5k: Dataset) -> Dataset:
-    return first_digits(mnist5k, 256, 100)
 
 
 def configs(*members: tuple[int, float], **changes) -> list[TrainConfig]:

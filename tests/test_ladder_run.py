@@ -7,7 +7,6 @@ import statistics
 from pathlib import Path
 
 import pytest
-import torch
 from click.testing import CliRunner
 
 from tui_cnn.cli import main
@@ -19,12 +18,9 @@ from tui_cnn.training.data import Dataset
 
 from .subsets import first_digits
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
+
 PARAMS = {"mlp": 39_760, "dense_cnn": 1_040_866, "local_cnn": 51_762, "simple_cnn": 5_274}
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 def test_each_rung_is_reported_as_its_group_finishes(tmp_path: Path, mnist5k: Dataset) -> None:

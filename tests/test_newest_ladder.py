@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from tui_cnn.architecture.presets import preset
 from tui_cnn.experiments.ladder_run import ladder_results, ladder_sweep, newest_ladder
@@ -17,12 +16,9 @@ from tui_cnn.training.events import Ended, EpochEnd, Started
 
 from .subsets import first_digits
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
+
 CPU = TrainConfig(epochs=1, batch_size=64, device="cpu", weights_every=0.0)
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 def test_the_newest_ladder_is_found_past_newer_sweeps_and_a_stopped_one_keeps_its_rungs(

@@ -26,6 +26,8 @@ from tui_cnn.training.trainer import TrainConfig, Trainer
 
 from .subsets import first_digits
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -33,12 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def small(mnist5k: Dataset) -> Dataset:
     """The first 1,000 train digits: ten epochs of them cost two and a half of the whole set."""
     return first_digits(mnist5k, 1000)
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    """Sums in one fixed order, so a continued run can match an uninterrupted one exactly."""
-    torch.set_num_threads(1)
 
 
 def _config(**changes: object) -> TrainConfig:

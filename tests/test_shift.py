@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -68,15 +66,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunStore, dict[str, 
         Trainer(preset("simple_cnn"), name, TrainConfig(epochs=1, device="cpu"), recorder).run()
         ids[name] = recorder.run_id
     return store, ids
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """One torch thread, so a batched and a one-at-a-time forward pass sum in the same order."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def naive(model: torch.nn.Module, data: Dataset, dx: int, dy: int) -> float:

@@ -27,22 +27,12 @@ from tui_cnn.training.config import TrainConfig
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.events import EpochEnd, Event, Started
 
-from .subsets import first_digits
+pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
 
 WAIT = 60  # seconds a barrier or an event waits before the test gives up on the overlap
 ARCHS = [("linear", preset("linear")), ("mlp", preset("mlp"))]
 TINY = ["--epochs", "1", "--batch-size", "500"]
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> None:
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def tiny(mnist5k: Dataset) -> Dataset:
-    return first_digits(mnist5k, 256, 100)
 
 
 def configs(device: str = "cpu", seeds: tuple[int, ...] = (0, 1)) -> list[TrainConfig]:

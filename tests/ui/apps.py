@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +11,8 @@ from rich.console import Console
 
 from tui_cnn.app import CnnTuiApp
 from tui_cnn.training.config import TrainConfig
+
+from ..threads import one_torch_thread
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -78,19 +78,6 @@ def make_app(
         show_volatile=False,
         torch_threads=1,
     )
-
-
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """torch on one CPU thread inside, as before after: the same sums on any core count."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_runs(root: Path, archs: tuple[str, ...], data: Dataset, **config: object) -> None:

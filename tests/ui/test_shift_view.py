@@ -8,7 +8,6 @@ Update the snapshots with `--snapshot-update`, then look at the SVGs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,8 @@ from tui_cnn.ui.screens.shift import ShiftScreen
 from . import apps
 from .apps import keys, settle, text
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # the view's probe and the test's sum in one order
+
 WIDE, SMALL = (120, 40), (80, 24)
 PERM = "mnist-5k/perm1"
 
@@ -48,13 +49,6 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset, shuffle
     apps.train_runs(root, ("mlp",), shuffled)
     apps.train_runs(root, ("mlp", "simple_cnn"), mnist5k)
     return root
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """The view's probe and the test's sum in the same order: one torch thread for both."""
-    with apps.one_torch_thread():
-        yield
 
 
 def records(runs_dir: Path) -> list[RunRecord]:
