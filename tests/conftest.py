@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import torch
 
 from tui_cnn.training.data import Dataset, load
 
@@ -63,3 +64,11 @@ def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNN_TUI_DATA", str(tmp_path_factory.mktemp("data")))
         yield
+
+
+@pytest.fixture(autouse=True)
+def _threads_restored() -> Iterator[None]:
+    """Each test starts with the session's torch thread count: the app's tests set it as the app does, for good."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

@@ -65,8 +65,9 @@ def test_validation_sums_of_finite_huge_losses_stay_finite(mnist5k: Dataset) -> 
     assert 1e36 < loss < 1e37
 
 
-def test_a_run_whose_float32_loss_sum_overflows_ends_diverged_naming_the_step(mnist5k: Dataset) -> None:
-    torch.set_num_threads(1)
+def test_a_run_whose_float32_loss_sum_overflows_ends_diverged_naming_the_step(
+    mnist5k: Dataset, one_thread: None
+) -> None:
     config = TrainConfig(device="cpu", seed=0, epochs=2, lr=1e6, report_every=1e9, weights_every=0)
     ended = Trainer(preset("simple_cnn"), mnist5k, config).run()
     assert ended.status == "diverged", ended.message

@@ -21,6 +21,8 @@ from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import Dataset
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
+from .threads import one_torch_thread
+
 # Batch norm (float buffers and an int64 counter) and dropout (a no-op once exported, in eval mode).
 LINE = "conv 4 s2 | bn | relu | conv 8 s2 | relu | flatten | dropout 0.1 | linear 10"
 
@@ -28,11 +30,11 @@ LINE = "conv 4 s2 | bn | relu | conv 8 s2 | relu | flatten | dropout 0.1 | linea
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset) -> tuple[RunStore, str]:
     """One short seeded run in its own store."""
-    torch.set_num_threads(1)
     store = RunStore(tmp_path_factory.mktemp("runs"))
     recorder = store.recorder()
     spec = or_raise(parse_line(LINE, name="bn_cnn"))
-    ended = Trainer(spec, mnist5k, TrainConfig(epochs=1, device="cpu", weights_every=0), recorder).run()
+    with one_torch_thread():
+        ended = Trainer(spec, mnist5k, TrainConfig(epochs=1, device="cpu", weights_every=0), recorder).run()
     assert ended.status == "finished", ended.message
     return store, recorder.run_id
 

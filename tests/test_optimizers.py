@@ -19,6 +19,7 @@ from tui_cnn.training.data import Dataset
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
 from .subsets import first_digits
+from .threads import one_torch_thread
 
 KERNELS = {"adam": "_fused_adam_", "adamw": "_fused_adamw_", "sgd": "_fused_sgd_"}
 CASES = [(name, kernel) for name, kernel in KERNELS.items()] + [("adam", "_foreach_add_"), ("adamw", "_foreach_add_")]
@@ -28,8 +29,8 @@ CASES = [(name, kernel) for name, kernel in KERNELS.items()] + [("adam", "_forea
 def fresh_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test checks the kernels anew (the real cache lasts the process)."""
     monkeypatch.setattr(optimizers, "_choices", {})
-    torch.set_num_threads(1)
-    yield
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

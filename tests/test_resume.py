@@ -25,6 +25,7 @@ from tui_cnn.training.events import Checkpoint, EpochEnd, Event
 from tui_cnn.training.trainer import TrainConfig, Trainer
 
 from .subsets import first_digits
+from .threads import one_torch_thread
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # runs compared sum in one order
 
@@ -140,8 +141,8 @@ def _cli(*args: str) -> object:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory, small: Dataset) -> tuple[RunStore, str]:
     store = RunStore(tmp_path_factory.mktemp("runs"))
-    torch.set_num_threads(1)
-    return store, _train(store, "mlp", small, _config(epochs=1))
+    with one_torch_thread():
+        return store, _train(store, "mlp", small, _config(epochs=1))
 
 
 @pytest.mark.parametrize(
