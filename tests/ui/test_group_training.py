@@ -46,6 +46,19 @@ async def test_seeds_in_the_settings_are_checked_and_shown(tmp_path: Path) -> No
         assert "seeds 0..2" in str(training.query_one("#train-config").render())
 
 
+async def test_the_settings_line_fits_the_pane_closing_up_its_gaps_only_when_it_must(tmp_path: Path) -> None:
+    app = apps.make_app(tmp_path, epochs=10, batch_size=500)
+    async with app.run_test(size=WIDE) as pilot:
+        await set_seeds(pilot, "12")
+        line = app.main.query_one(TrainingPane).query_one("#train-config")
+        text = line.render()
+        assert text.plain == "epochs 10 batch 500 lr 0.003 adam seeds 0..11"  # 48 cells with two-space gaps
+        assert text.cell_length <= line.content_size.width
+        await pilot.resize_terminal(80, 24)  # one pane at a time, the whole width
+        await pilot.pause()
+        assert line.render().plain == "epochs 10  batch 500  lr 0.003  adam  seeds 0..11"
+
+
 async def test_a_group_trains_every_seed_into_the_store_and_draws_their_mean_and_spread(tmp_path: Path) -> None:
     app = apps.make_app(tmp_path, epochs=1, batch_size=500)
     async with app.run_test(size=WIDE) as pilot:

@@ -524,24 +524,34 @@ class TrainingPane(RestyleAloneOnFocus, Vertical, can_focus=True):
     def _redraw(self) -> None:
         self._dirty = False
         self._redraw_head()
-        c = self.config
-        self.query_one("#train-config", Info).show(
-            Text.assemble(
-                ("epochs ", "dim"),
-                str(c.epochs),
-                ("  batch ", "dim"),
-                str(c.batch_size),
-                ("  lr ", "dim"),
-                f"{c.lr:g}",
-                ("  ", "dim"),
-                c.optimizer,
-                *((("  seed ", "dim"), str(c.seed)) if self.seeds == 1 else ()),
-                *((("  seeds ", "dim"), f"{c.seed}..{c.seed + self.seeds - 1}") if self.seeds > 1 else ()),
-            )
-        )
+        self._redraw_config()
         self._redraw_progress()
         self._redraw_stats()
         self._redraw_charts()
+
+    def _redraw_config(self) -> None:
+        """The settings on one line: two spaces between them, one where two would not fit the pane."""
+        c = self.config
+        seeds = ("seed ", str(c.seed)) if self.seeds == 1 else ("seeds ", f"{c.seed}..{c.seed + self.seeds - 1}")
+        pairs = [
+            ("epochs ", str(c.epochs)),
+            ("batch ", str(c.batch_size)),
+            ("lr ", f"{c.lr:g}"),
+            ("", c.optimizer),
+            seeds,
+        ]
+        line = self.query_one("#train-config", Info)
+        for gap in ("  ", " "):
+            parts: list[tuple[str, str] | str] = []
+            for i, (label, value) in enumerate(pairs):
+                parts += [(gap + label if i else label, "dim"), value]
+            text = Text.assemble(*parts)
+            if text.cell_len <= line.content_size.width:
+                break
+        line.show(text)
+
+    def on_resize(self) -> None:
+        self._redraw_config()
 
     def _status(self) -> Text:
         """What the run is doing, then why it cannot start or how it ended, or the GPU's load."""
