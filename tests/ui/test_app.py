@@ -349,7 +349,10 @@ def test_the_app_paints_its_first_frame_before_torch_is_imported(tmp_path: Path)
 
 async def test_gpu_memory_and_utilisation_show_while_a_cuda_run_goes(tmp_path: Path, monkeypatch) -> None:
     """No GPU here: the device functions are stand-ins; the pane's polling and layout are real."""
-    from tui_cnn.training import devices
+    from tui_cnn.training import (
+        devices,
+        trainer,  # noqa: F401 - imported first under the stand-in, it would keep it for good
+    )
     from tui_cnn.training.events import Started
 
     monkeypatch.setattr(devices, "pick", lambda name="auto": "cuda:0")
