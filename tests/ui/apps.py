@@ -17,6 +17,7 @@ from ..threads import one_torch_thread
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
+    from tui_cnn.store.runs import RunRecord
     from tui_cnn.training.data import Dataset
     from tui_cnn.ui.panes.training import TrainingPane
 
@@ -92,6 +93,17 @@ def train_runs(root: Path, archs: tuple[str, ...], data: Dataset, **config: obje
         with one_torch_thread():
             for arch in archs:
                 Trainer(preset(arch), data, TrainConfig(**settings), store.recorder()).run()
+    finally:
+        store.close()
+
+
+def records(root: Path) -> list[RunRecord]:
+    """The runs in the store at `root`, newest first, with the store closed again."""
+    from tui_cnn.store.runs import RunStore
+
+    store = RunStore(root)
+    try:
+        return store.runs()
     finally:
         store.close()
 

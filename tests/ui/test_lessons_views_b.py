@@ -17,7 +17,7 @@ from tui_cnn.app import CnnTuiApp
 from tui_cnn.architecture.presets import preset
 from tui_cnn.lessons.mistakes import confusion
 from tui_cnn.store.compare import load_model
-from tui_cnn.store.runs import RunRecord, RunStore
+from tui_cnn.store.runs import RunStore
 from tui_cnn.training.data import Dataset
 from tui_cnn.ui.panes.architecture import ArchitecturePane
 from tui_cnn.ui.screens.mistakes import MistakesScreen
@@ -40,14 +40,6 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset) -> Path
     return root
 
 
-def records(runs_dir: Path) -> list[RunRecord]:
-    store = RunStore(runs_dir)
-    try:
-        return store.runs()
-    finally:
-        store.close()
-
-
 def make_app(tmp_path: Path, runs_dir: Path, arch: str = "simple_cnn") -> CnnTuiApp:
     return apps.make_app(tmp_path, arch, runs_dir=runs_dir)
 
@@ -63,7 +55,7 @@ async def test_the_runs_screen_lists_the_store_newest_first(tmp_path: Path, runs
         assert isinstance(screen, RunsScreen)
         table = screen.query_one(DataTable)
         assert table.row_count == 2
-        assert [r.run_id for r in screen.records] == [r.run_id for r in records(runs_dir)]
+        assert [r.run_id for r in screen.records] == [r.run_id for r in apps.records(runs_dir)]
         assert [r.arch for r in screen.records] == ["simple_cnn", "mlp"]
         assert [str(table.get_cell_at((i, 4))) for i in range(2)] == ["5,274", "39,760"]
         # The scatter puts the CNN about 0.88 of a decade left of the MLP (log params).
@@ -82,7 +74,7 @@ async def test_enter_opens_the_chosen_run_with_its_curves_and_first_layer(tmp_pa
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, RunScreen)
-        assert screen.record.run_id == records(runs_dir)[1].run_id and screen.record.arch == "mlp"
+        assert screen.record.run_id == apps.records(runs_dir)[1].run_id and screen.record.arch == "mlp"
         assert [m.epoch for m in screen.metrics] == [1]
         grid = screen.query_one(MapGrid)
         assert grid.maps is not None and grid.maps.shape == (50, 28, 28)

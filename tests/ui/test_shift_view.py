@@ -51,14 +51,6 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory, mnist5k: Dataset, shuffle
     return root
 
 
-def records(runs_dir: Path) -> list[RunRecord]:
-    store = RunStore(runs_dir)
-    try:
-        return store.runs()
-    finally:
-        store.close()
-
-
 def probed(runs_dir: Path, record: RunRecord) -> list[tuple[int, int, float]]:
     store = RunStore(runs_dir)
     try:
@@ -71,7 +63,7 @@ def probed(runs_dir: Path, record: RunRecord) -> list[tuple[int, int, float]]:
 
 
 async def test_S_probes_the_newest_mlp_and_simple_cnn_as_the_core_does(tmp_path: Path, runs_dir: Path) -> None:
-    newest_cnn, newest_mlp, _ = records(runs_dir)
+    newest_cnn, newest_mlp, _ = apps.records(runs_dir)
     app = apps.make_app(tmp_path, runs_dir=runs_dir)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("S")
@@ -113,7 +105,7 @@ async def test_S_probes_the_newest_mlp_and_simple_cnn_as_the_core_does(tmp_path:
 
 
 async def test_two_runs_marked_in_the_runs_view_are_the_ones_shifted(tmp_path: Path, runs_dir: Path) -> None:
-    _, mlp, mlp_shuffled = records(runs_dir)
+    _, mlp, mlp_shuffled = apps.records(runs_dir)
     app = apps.make_app(tmp_path, runs_dir=runs_dir)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("r", "S")
@@ -148,7 +140,7 @@ async def test_fewer_than_two_runs_say_how_to_make_them(tmp_path: Path, mnist5k:
 async def test_a_picked_run_that_is_gone_is_named(tmp_path: Path, runs_dir: Path) -> None:
     app = apps.make_app(tmp_path, runs_dir=runs_dir)
     async with app.run_test(size=WIDE) as pilot:
-        app.push_screen(ShiftScreen(app.main.lesson_context(), (records(runs_dir)[0].run_id, "gone")))
+        app.push_screen(ShiftScreen(app.main.lesson_context(), (apps.records(runs_dir)[0].run_id, "gone")))
         await settle(pilot)
         assert "no run 'gone' in the store" in text(app, "#sh-head") and app.screen.probe is None
 
@@ -211,7 +203,7 @@ async def test_the_settings_shuffle_the_pixels_and_the_run_records_it(tmp_path: 
         await pilot.press("t")
         await settle(pilot)
         assert pane.state == "finished", pane.message
-        assert records(tmp_path / "runs")[0].dataset == PERM
+        assert apps.records(tmp_path / "runs")[0].dataset == PERM
 
 
 # u: the digit unshuffled beside the one the network sees
