@@ -52,7 +52,7 @@ async def test_the_settings_line_fits_the_pane_closing_up_its_gaps_only_when_it_
         await set_seeds(pilot, "12")
         line = app.main.query_one(TrainingPane).query_one("#train-config")
         text = line.render()
-        assert text.plain == "epochs 10 batch 500 lr 0.003 adam seeds 0..11"  # 48 cells with two-space gaps
+        assert text.plain == "epochs 10 batch 500 lr 0.003 adam seeds 0..11"  # 49 cells with two-space gaps
         assert text.cell_length <= line.content_size.width
         await pilot.resize_terminal(80, 24)  # one pane at a time, the whole width
         await pilot.pause()
